@@ -1,0 +1,50 @@
+"""Per-label scoring that keeps tp/fp/fn counts, plus micro/macro averages, exact match,
+and per-label threshold tuning (on dev only: the gold set never tunes anything)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore_support
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, labels) -> dict:
+    """Metrics of multi-hot predictions against multi-hot truth, in ``labels`` order."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    cm = multilabel_confusion_matrix(y_true, y_pred, labels=list(range(len(labels))))
+    p, r, f, support = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0,
+                                                       labels=list(range(len(labels))))
+    per_label = {}
+    for i, label in enumerate(labels):
+        (_, fp), (fn, tp) = cm[i]
+        per_label[label] = {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                            "support": int(support[i]), "tp": int(tp), "fp": int(fp), "fn": int(fn)}
+    tp, fp, fn = (sum(v[k] for v in per_label.values()) for k in ("tp", "fp", "fn"))
+    micro = dict(zip(("precision", "recall", "f1"), _prf(tp, fp, fn)), tp=tp, fp=fp, fn=fn)
+    macro = {k: float(np.mean([v[k] for v in per_label.values()])) for k in ("precision", "recall", "f1")}
+    return {"labels": per_label, "micro": micro, "macro": macro,
+            "exact_match": float(np.mean((y_true == y_pred).all(axis=1))) if len(y_true) else 0.0,
+            "n_sentences": int(len(y_true))}
+
+
+def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.arange(0.05, 0.951, 0.025)) -> np.ndarray:
+    """Per label, the threshold that maximises F1 on these (dev) probabilities. Ties go to the
+    threshold nearest 0.5, and a label with no dev positives keeps 0.5."""
+    thresholds = np.full(probs.shape[1], 0.5)
+    for j in range(probs.shape[1]):
+        if y_true[:, j].sum() == 0:
+            continue
+        best = (-1.0, 0.0)
+        for t in grid:
+            pred = probs[:, j] >= t
+            tp = int((pred & (y_true[:, j] == 1)).sum())
+            f1 = _prf(tp, int(pred.sum()) - tp, int(y_true[:, j].sum()) - tp)[2]
+            key = (round(f1, 6), -abs(t - 0.5))
+            if key > best:
+                best, thresholds[j] = key, t
+    return np.round(thresholds, 3)

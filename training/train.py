@@ -1,0 +1,177 @@
+"""Train a frame labeller (transformer or TF-IDF baseline) from a Config.
+
+Dev (split from train by document) drives early stopping and per-label thresholds; the
+gold set is never read here. Same seed + same data + same thread count = same model."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from framing.eval.metrics import score, tune_thresholds
+from framing.labels import LABELS
+from framing.training.artifacts import atomic_directory, check_output, write_meta
+from framing.training.config import Config
+from framing.training.data import Record, label_matrix, load_split
+
+
+def set_seed(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _data_summary(records: list[Record], hashes: dict[str, str]) -> dict:
+    return {"files": hashes, "n_sentences": len(records), "n_docs": len({r.doc for r in records})}
+
+
+def train(config: Config, force: bool = False, root: Path | None = None, quiet: bool = False) -> Path:
+    """Train, tune thresholds on dev, and write the model directory ``config.output``."""
+    output = Path(config.output)
+    check_output(output, force)  # fail before minutes of training, not after
+    labels = config.labels
+    train_recs, train_hashes = load_split(config.data.train, labels, config.data.langs, root)
+    dev_recs, dev_hashes = load_split(config.data.dev, labels, ["ko"], root)  # tune for Korean
+    set_seed(config.seed)
+    started = time.time()
+    if config.model.kind == "tfidf":
+        backend, history = _fit_tfidf(config, train_recs)
+    else:
+        backend, history = _fit_transformer(config, train_recs, dev_recs, quiet)
+    y_dev = label_matrix(dev_recs, labels)
+    dev_probs = backend.predict_proba([r.text for r in dev_recs])
+    thresholds = tune_thresholds(y_dev, dev_probs)
+    dev_metrics = score(y_dev, dev_probs >= thresholds, labels)
+    meta = {
+        "kind": config.model.kind, "labels": labels, "output": str(output),
+        "thresholds": {label: float(t) for label, t in zip(labels, thresholds)},
+        "config": config.to_dict(),
+        "data": {"train": _data_summary(train_recs, train_hashes), "dev": _data_summary(dev_recs, dev_hashes)},
+        "dev_metrics": dev_metrics,
+        "training": {**history, "wall_s": round(time.time() - started, 1)},
+    }
+    with atomic_directory(output, force) as tmp:
+        backend.save(tmp, labels)
+        write_meta(tmp, meta)
+    if not quiet:
+        print(f"saved {output} (dev macro F1 {dev_metrics['macro']['f1']:.3f}, "
+              f"{meta['training']['wall_s']:.0f} s)", file=sys.stderr)
+    return output
+
+
+def _fit_tfidf(config: Config, records: list[Record]):
+    from framing.model.baseline import TfidfLabeller
+
+    m = config.model
+    backend = TfidfLabeller.fit([r.text for r in records], label_matrix(records, config.labels),
+                                (m.ngram_min, m.ngram_max), m.max_features, m.C, config.seed)
+    return backend, {"epochs_run": 1}
+
+
+def _pos_weight(y: np.ndarray, setting, labels) -> np.ndarray | None:
+    if setting == "none":
+        return None
+    if isinstance(setting, dict):
+        return np.array([float(setting.get(label, 1.0)) for label in labels], dtype=np.float32)
+    pos = y.sum(0)
+    # sqrt(neg/pos): boosts rare frames without the recall-only swing of the full ratio.
+    return np.minimum(np.sqrt((len(y) - pos) / np.maximum(pos, 1.0)), 10.0).astype(np.float32)
+
+
+def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (less padding), themselves in shuffled order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
+    import torch
+    from tqdm import tqdm
+
+    from framing.model.base import load_base
+    from framing.model.classifier import FrameClassifier, TransformerLabeller, autocast, pad_batch
+
+    m, t = config.model, config.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    encoder, tokenizer = load_base(m.base)
+    set_seed(config.seed)  # the head's initialisation must not depend on what loading consumed
+    model = FrameClassifier(encoder, len(config.labels), m.dropout)
+    if m.freeze_embeddings:
+        model.encoder.get_input_embeddings().weight.requires_grad_(False)
+    labeller = TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
+
+    ids, _ = labeller.encode([r.text for r in train_recs], windows=False)
+    truncated = sum(len(x) >= m.max_length for x in ids)
+    if truncated:
+        print(f"warning: {truncated} training sentence(s) longer than model.max_length={m.max_length} tokens "
+              "were truncated", file=sys.stderr)
+    y = torch.tensor(label_matrix(train_recs, config.labels))
+    pw = _pos_weight(y.numpy(), t.pos_weight, config.labels)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw))
+    y_dev = label_matrix(dev_recs, config.labels)
+
+    head = list(model.head.parameters())
+    body = [p for p in model.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW([{"params": body, "lr": t.lr}, {"params": head, "lr": t.head_lr}],
+                                  weight_decay=t.weight_decay)
+    rng = random.Random(config.seed)
+    steps_per_epoch = math.ceil(len(ids) / t.batch_size)
+    total = steps_per_epoch * t.epochs
+    warmup = max(1, int(total * t.warmup_ratio))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+    eval_every = max(1, steps_per_epoch // max(1, t.evals_per_epoch))
+
+    best = {"f1": -1.0, "step": 0, "state": None}
+    history, bad_evals, step = [], 0, 0
+    bar = tqdm(total=total, desc=f"train {config.name}", unit="step", disable=quiet, file=sys.stderr)
+    pad_id = tokenizer.pad_token_id or 0
+    for epoch in range(t.epochs):
+        for batch in _length_batches([len(x) for x in ids], t.batch_size, rng):
+            model.train()
+            input_ids, mask = pad_batch([ids[i] for i in batch], pad_id)
+            with autocast(t.bf16):
+                logits = model(input_ids, mask)
+            loss = loss_fn(logits.float(), y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", dev_f1=f"{best['f1']:.3f}")
+            if step % eval_every == 0 or step == total:
+                probs = labeller.predict_proba([r.text for r in dev_recs])
+                f1 = score(y_dev, probs >= tune_thresholds(y_dev, probs), config.labels)["macro"]["f1"]
+                history.append({"step": step, "epoch": epoch + 1, "loss": round(loss.item(), 4), "dev_macro_f1": round(f1, 4)})
+                if f1 > best["f1"]:
+                    state = {k: v.detach().clone() for k, v in model.state_dict().items() if "word_embeddings" not in k or not m.freeze_embeddings}
+                    best, bad_evals = {"f1": f1, "step": step, "state": state}, 0
+                else:
+                    bad_evals += 1
+                bar.set_postfix(loss=f"{loss.item():.3f}", dev_f1=f"{f1:.3f}")
+                if bad_evals >= t.patience:
+                    break
+        if bad_evals >= t.patience:
+            break
+    bar.close()
+    model.load_state_dict(best["state"], strict=False)
+    return labeller, {"epochs_run": epoch + 1, "steps": step, "best_step": best["step"],
+                      "best_dev_macro_f1_during_training": round(best["f1"], 4), "history": history,
+                      "truncated_train_sentences": truncated}
