@@ -32,7 +32,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels) -> dict:
             "n_sentences": int(len(y_true))}
 
 
-def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.arange(0.05, 0.951, 0.025)) -> np.ndarray:
+def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.round(np.arange(0.05, 0.951, 0.025), 3)) -> np.ndarray:
     """Per label, the threshold that maximises F1 on these (dev) probabilities. Ties go to the
     threshold nearest 0.5, and a label with no dev positives keeps 0.5."""
     thresholds = np.full(probs.shape[1], 0.5)
@@ -47,4 +47,4 @@ def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.arange(0.05, 
             key = (round(f1, 6), -abs(t - 0.5))
             if key > best:
                 best, thresholds[j] = key, t
-    return np.round(thresholds, 3)
+    return thresholds

@@ -92,7 +92,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
           threshold: List[str] = typer.Option([], "--threshold", "-t", help="Override: 0.5 for all labels, or label=0.4 (repeatable)."),
           strict: bool = typer.Option(False, help="Stop at the first bad input instead of skipping it."),
           max_mb: float = typer.Option(20.0, help="Refuse inputs larger than this many MB."),
-          batch_size: int = typer.Option(64, help="Sentences per forward pass.")):
+          batch_size: int = typer.Option(32, help="Sentences per forward pass.")):
     """Split articles into sentences and label each sentence."""
     from tqdm import tqdm
 

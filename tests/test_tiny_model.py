@@ -1,0 +1,161 @@
+"""Tiny-BERT tests: overfit, save/reload, batch vs single, long inputs, refused model dirs."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import TINY
+
+from framing.errors import FramingError
+from framing.model.framer import Framer
+from framing.training.config import load_config
+from framing.training.train import train
+
+
+def test_overfits_and_reloads_identically(tiny_config):
+    cfg = load_config(tiny_config)
+    out = train(cfg, quiet=True)
+    framer = Framer.load(out)
+    texts = [t for t, _ in TINY]
+    probs = framer.predict_proba(texts)
+    pred = framer.decide(probs)
+    truth = np.array([[label in labels for label in framer.labels] for _, labels in TINY])
+    assert (pred == truth).mean() > 0.95, probs.round(2)
+    meta = json.loads((out / "framing.json").read_text())
+    assert meta["labels"] == framer.labels and set(meta["thresholds"]) == set(framer.labels)
+    assert meta["data"]["train"]["files"] and all(len(h) == 64 for h in meta["data"]["train"]["files"].values())
+    assert meta["versions"]["torch"] and meta["config"]["seed"] == 7
+    assert meta["dev_metrics"]["macro"]["f1"] > 0.9
+    assert (out / "README.md").read_text().count("|") > 20  # model card with a metrics table
+    again = Framer.load(out).predict_proba(texts)
+    np.testing.assert_array_equal(probs, again)
+
+
+def test_same_seed_same_model(tiny_config, tmp_path):
+    first = train(load_config(tiny_config, {"train.epochs": "3", "output": str(tmp_path / "a")}), quiet=True)
+    second = train(load_config(tiny_config, {"train.epochs": "3", "output": str(tmp_path / "b")}), quiet=True)
+    meta = [json.loads((d / "framing.json").read_text()) for d in (first, second)]
+    assert meta[0]["thresholds"] == meta[1]["thresholds"] and meta[0]["dev_metrics"] == meta[1]["dev_metrics"]
+    texts = [t for t, _ in TINY]
+    np.testing.assert_array_equal(Framer.load(first).predict_proba(texts), Framer.load(second).predict_proba(texts))
+
+
+def test_batch_and_single_scoring_agree(trained_tiny):
+    framer = Framer.load(trained_tiny)
+    texts = [t for t, _ in TINY]
+    batch = framer.predict_proba(texts, batch_size=5)
+    single = np.concatenate([framer.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_long_sentence_is_scored_by_windows(trained_tiny):
+    import torch
+
+    framer = Framer.load(trained_tiny)
+    filler, cue = "주가가 소폭 상승하며 장을 마감했다.", "무장 테러리스트들이 공항을 공격했다."
+    long_text = " ".join([filler] * 60 + [cue])  # the cue sits far beyond max_length (32 tokens)
+    ids, owner = framer.backend.encode([long_text], windows=True)
+    assert len(ids) > 10 and set(owner) == {0} and max(map(len, ids)) <= 32
+    cue_ids = framer.backend.tokenizer(cue, add_special_tokens=False)["input_ids"]
+    assert ids[-1][-4:-1] == cue_ids[-3:]  # the last window reaches the end of the text (before [SEP])
+    with torch.inference_mode():
+        per_window = [torch.sigmoid(framer.backend.model(torch.tensor([w]), torch.ones(1, len(w), dtype=torch.long)))[0].numpy() for w in ids]
+    [p_long] = framer.predict_proba([long_text])
+    np.testing.assert_allclose(p_long, np.max(per_window, axis=0), atol=1e-5)  # max-pooled over windows
+
+
+def test_score_text_offsets(trained_tiny):
+    text = "서울의 오늘 날씨는 맑고 기온은 20도다. 무장 테러리스트들이 공항을 공격했다."
+    scores = Framer.load(trained_tiny).score_text(text)
+    assert len(scores) == 2 and all(text[s.start:s.end] == s.text for s in scores)
+    assert "terrorism" in scores[1].labels and scores[0].labels == []
+
+
+def _copy(trained_tiny, tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(trained_tiny, d)
+    return d
+
+
+def test_other_label_set_is_refused(trained_tiny, tmp_path):
+    d = _copy(trained_tiny, tmp_path)
+    meta = json.loads((d / "framing.json").read_text())
+    meta["labels"] = ["positive", "negative", "neutral", "mixed", "other"]
+    (d / "framing.json").write_text(json.dumps(meta))
+    with pytest.raises(FramingError) as err:
+        Framer.load(d)
+    assert err.value.code == "E302" and "positive" in str(err.value)
+
+
+def test_pickle_is_refused_never_loaded(trained_tiny, tmp_path):
+    d = _copy(trained_tiny, tmp_path)
+    (d / "pytorch_model.bin").write_bytes(b"\x80\x04not really a pickle")
+    with pytest.raises(FramingError) as err:
+        Framer.load(d)
+    assert err.value.code == "E303" and "pytorch_model.bin" in str(err.value)
+
+
+@pytest.mark.parametrize("damage, code", [("missing", "E301"), ("corrupt", "E304"), ("nometa", "E301")])
+def test_damaged_model_dirs(trained_tiny, tmp_path, damage, code):
+    d = _copy(trained_tiny, tmp_path)
+    if damage == "missing":
+        (d / "head.safetensors").unlink()
+    elif damage == "corrupt":
+        (d / "model.safetensors").write_bytes(b"garbage" * 100)
+    else:
+        (d / "framing.json").unlink()
+    with pytest.raises(FramingError) as err:
+        Framer.load(d)
+    assert err.value.code == code and str(d) in str(err.value)
+
+
+def test_existing_output_needs_force(tiny_config, trained_tiny):
+    cfg = load_config(tiny_config, {"output": str(trained_tiny)})
+    with pytest.raises(FramingError) as err:
+        train(cfg, quiet=True)
+    assert err.value.code == "E305" and "--force" in str(err.value)
+
+
+def test_failed_training_keeps_previous_model(tiny_config, trained_tiny, tmp_path, monkeypatch):
+    """An interruption mid-training (here: Ctrl-C raised from the optimiser) leaves the old model intact."""
+    import torch
+
+    d = _copy(trained_tiny, tmp_path)
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    calls = {"n": 0}
+    real_step = torch.optim.AdamW.step
+
+    def interrupt(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(load_config(tiny_config, {"output": str(d)}), force=True, quiet=True)
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+    assert not list(tmp_path.glob(".m.tmp-*"))
+
+
+def test_baseline_roundtrip_without_pickle(tiny_data, tmp_path):
+    from framing.training.config import Config, DataConfig, ModelConfig
+
+    train_f, dev_f = tiny_data
+    cfg = Config(name="b", output=str(tmp_path / "b"), data=DataConfig([str(train_f)], [str(dev_f)]),
+                 model=ModelConfig(kind="tfidf", C=50.0))
+    out = train(cfg, quiet=True)
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "framing.json", "tfidf.json", "tfidf.safetensors"]
+    framer = Framer.load(out)
+    probs = framer.predict_proba([t for t, _ in TINY])
+    truth = np.array([[label in labels for label in framer.labels] for _, labels in TINY])
+    assert (framer.decide(probs) == truth).mean() > 0.9
+    # the sklearn-free feature path matches sklearn's TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, max_features=200000)
+    x_ref = vec.fit_transform([t for t, _ in TINY])  # the same training texts
+    ours = framer.backend.features([TINY[0][0]]).toarray()[0]
+    ref = x_ref[0].toarray()[0]
+    order = [framer.backend.vocabulary[t] for t in vec.get_feature_names_out()]
+    np.testing.assert_allclose(ours[order], ref, atol=1e-5)
