@@ -1,0 +1,163 @@
+"""Benchmark: the transformer and the TF-IDF baseline side by side, on this machine.
+
+    framing bench [--train]      # or: python -m framing.eval.bench --out bench-out
+
+Each measurement runs in a fresh child process so that load time and peak resident memory
+are the model's own: scoring throughput on a fixed corpus of >= 2,000 Korean sentences
+(batch scoring), latency for the seed article once loaded, model load time, fp32 vs bf16
+throughput, and with --train the wall time and peak memory of the default trainings.
+Writes bench.json and bench.md and prints the machine it ran on. Not a timed test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_SIZE = 2000
+TARGETS = {"throughput_sents_per_s": 150, "seed_latency_s": 1.0, "load_s": 3.0, "train_wall_s": 900,
+           "train_peak_rss_mb": 2500, "score_peak_rss_mb": 1500}
+
+
+def corpus() -> list[str]:
+    """A fixed corpus: the first 2,000 Korean training sentences by id (real, translated, authored)."""
+    from framing.training.data import load_split
+
+    records, _ = load_split([str(ROOT / "data" / "train")], langs=["ko"])
+    texts = [r.text for r in sorted(records, key=lambda r: r.id)][:CORPUS_SIZE]
+    if len(texts) < CORPUS_SIZE:
+        raise SystemExit(f"bench corpus has only {len(texts)} sentences (need {CORPUS_SIZE})")
+    return texts
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def worker_score(model: str, bf16: bool) -> dict:
+    started = time.perf_counter()
+    from framing.model.framer import Framer  # noqa: imports are part of a cold start
+
+    imported = time.perf_counter()
+    framer = Framer.load(model, bf16=bf16)  # bf16 only matters for the transformer
+    loaded = time.perf_counter()
+    seed = (ROOT / "seeds" / "000_a1abbb1d65276d23.txt").read_text(encoding="utf-8")
+    framer.score_text(seed)  # warm-up: splitter model, kernels
+    latencies = []
+    for _ in range(5):
+        t = time.perf_counter()
+        framer.score_text(seed)
+        latencies.append(time.perf_counter() - t)
+    texts = corpus()
+    t = time.perf_counter()
+    framer.predict_proba(texts)
+    elapsed = time.perf_counter() - t
+    return {"load_s": round(loaded - imported, 3), "cold_start_s": round(loaded - started, 3),
+            "seed_latency_s": round(statistics.median(latencies), 3), "seed_sentences": len(framer.score_text(seed)),
+            "throughput_sents_per_s": round(len(texts) / elapsed, 1), "corpus_sentences": len(texts),
+            "score_peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def worker_train(config: str) -> dict:
+    from framing.training.config import load_config
+    from framing.training.train import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = load_config(config, {"output": str(Path(tmp) / "model")})
+        t = time.perf_counter()
+        out = train(cfg, quiet=True)
+        wall = time.perf_counter() - t
+        meta = json.loads((out / "framing.json").read_text())
+    return {"train_wall_s": round(wall, 1), "train_peak_rss_mb": round(peak_rss_mb(), 1),
+            "dev_macro_f1": round(meta["dev_metrics"]["macro"]["f1"], 4)}
+
+
+def child(*args: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "framing.eval.bench", *args], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench worker {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "platform": platform.platform()}
+
+
+def to_markdown(result: dict) -> str:
+    rows = []
+    cols = [("transformer bf16", result["transformer_bf16"]), ("transformer fp32", result["transformer_fp32"]),
+            ("tfidf baseline", result["baseline"])]
+    metrics = [("throughput_sents_per_s", "batch scoring, sentences/s", "≥ 150"), ("seed_latency_s", "seed article latency, s (loaded)", "< 1"),
+               ("load_s", "model load, s", "< 3"), ("cold_start_s", "cold start incl. imports, s", ""),
+               ("score_peak_rss_mb", "peak RSS scoring, MB", "< 1500")]
+    for key, name, target in metrics:
+        rows.append(f"| {name} | " + " | ".join(str(c.get(key, "")) for _, c in cols) + f" | {target} |")
+    for key, name, target in (("train_wall_s", "default training wall time, s", "< 900"), ("train_peak_rss_mb", "peak RSS training, MB", "< 2500"),
+                              ("dev_macro_f1", "dev macro F1 of that training", "")):
+        if key in result.get("train_transformer", {}):
+            rows.append(f"| {name} | {result['train_transformer'][key]} | | {result['train_baseline'][key]} | {target} |")
+    m = result["machine"]
+    speedup = result["transformer_bf16"]["throughput_sents_per_s"] / result["transformer_fp32"]["throughput_sents_per_s"]
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, torch {m['torch']} ({m['torch_threads']} threads).\n"
+            f"Corpus: {result['transformer_bf16']['corpus_sentences']} Korean sentences from data/train; "
+            f"seed article: {result['transformer_bf16']['seed_sentences']} sentences.\n\n"
+            "| measure | transformer bf16 | transformer fp32 | tfidf baseline | target |\n|---|---:|---:|---:|---|\n"
+            + "\n".join(rows) + f"\n\nbf16 speed-up over fp32: {speedup:.2f}x.\n")
+
+
+def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"machine": machine()}
+    print(f"machine: {result['machine']}", file=sys.stderr)
+    result["transformer_bf16"] = child("--worker", "score", "--model", str(model), "--bf16", "1")
+    result["transformer_fp32"] = child("--worker", "score", "--model", str(model), "--bf16", "0")
+    result["baseline"] = child("--worker", "score", "--model", str(baseline), "--bf16", "0")
+    if train_configs:
+        result["train_transformer"] = child("--worker", "train", "--config", str(ROOT / "configs" / "e5-small.yaml"))
+        result["train_baseline"] = child("--worker", "train", "--config", str(ROOT / "configs" / "baseline-tfidf.yaml"))
+    result["targets"] = TARGETS
+    (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    md = to_markdown(result)
+    (out / "bench.md").write_text(md, encoding="utf-8")
+    print(md)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--worker", choices=["score", "train"])
+    ap.add_argument("--model", default="runs/e5-small")
+    ap.add_argument("--baseline", default="runs/baseline")
+    ap.add_argument("--bf16", type=int, default=1)
+    ap.add_argument("--config")
+    ap.add_argument("--out", type=Path, default=Path("bench-out"))
+    ap.add_argument("--train", action="store_true")
+    args = ap.parse_args()
+    if args.worker == "score":
+        print(json.dumps(worker_score(args.model, bool(args.bf16))))
+    elif args.worker == "train":
+        print(json.dumps(worker_train(args.config)))
+    else:
+        run_bench(args.out, Path(args.model), Path(args.baseline), args.train)
+
+
+if __name__ == "__main__":
+    main()
