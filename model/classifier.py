@@ -54,7 +54,7 @@ class TransformerLabeller:
     """Inference (and the save/load format) of a trained FrameClassifier."""
 
     def __init__(self, model: FrameClassifier, tokenizer, max_length: int, text_prefix: str, bf16: bool = True):
-        self.model, self.tokenizer = model.eval(), tokenizer
+        self.model, self.tokenizer = model, tokenizer
         self.max_length, self.text_prefix, self.bf16 = max_length, text_prefix, bf16
 
     def encode(self, texts: list[str], windows: bool) -> tuple[list[list[int]], list[int]]:
@@ -71,6 +71,7 @@ class TransformerLabeller:
         window and each label takes its highest window probability (a frame anywhere counts)."""
         if not texts:
             return np.zeros((0, self.model.head.out_features), dtype=np.float32)
+        self.model.eval()  # no dropout: training calls this between steps, which set train mode
         ids, owner = self.encode(texts, windows=True)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths, little padding
         window_probs = np.zeros((len(ids), self.model.head.out_features), dtype=np.float32)

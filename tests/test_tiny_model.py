@@ -159,3 +159,14 @@ def test_baseline_roundtrip_without_pickle(tiny_data, tmp_path):
     ref = x_ref[0].toarray()[0]
     order = [framer.backend.vocabulary[t] for t in vec.get_feature_names_out()]
     np.testing.assert_allclose(ours[order], ref, atol=1e-5)
+
+
+def test_recorded_dev_metrics_match_the_saved_model(tiny_config, tiny_data, tmp_path):
+    """Dev metrics and thresholds are computed without dropout: reloading the model and
+    scoring dev gives exactly the metrics recorded in framing.json."""
+    from framing.eval.evaluate import evaluate
+
+    out = train(load_config(tiny_config, {"model.dropout": "0.5", "train.epochs": "6", "output": str(tmp_path / "d")}), quiet=True)
+    recorded = json.loads((out / "framing.json").read_text())["dev_metrics"]
+    again = evaluate(out, [str(tiny_data[1])])
+    assert again["labels"] == recorded["labels"] and again["macro"] == recorded["macro"]

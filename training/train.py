@@ -135,7 +135,8 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     warmup = max(1, int(total * t.warmup_ratio))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
-    eval_every = max(1, steps_per_epoch // max(1, t.evals_per_epoch))
+    n_evals = t.epochs * max(1, t.evals_per_epoch)
+    eval_steps = {round(total * i / n_evals) for i in range(1, n_evals + 1)}  # evenly spaced, the last at the end
 
     best = {"f1": -1.0, "step": 0, "state": None}
     history, bad_evals, step = [], 0, 0
@@ -156,7 +157,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
             step += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", dev_f1=f"{best['f1']:.3f}")
-            if step % eval_every == 0 or step == total:
+            if step in eval_steps:
                 probs = labeller.predict_proba([r.text for r in dev_recs])
                 f1 = score(y_dev, probs >= tune_thresholds(y_dev, probs), config.labels)["macro"]["f1"]
                 history.append({"step": step, "epoch": epoch + 1, "loss": round(loss.item(), 4), "dev_macro_f1": round(f1, 4)})
