@@ -39,9 +39,9 @@ def autocast(enabled: bool):
     return contextlib.nullcontext()
 
 
-def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dynamic padding to the longest sequence of the batch."""
-    width = max(len(s) for s in seqs)
+def pad_batch(seqs: list[list[int]], pad_id: int, multiple_of: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dynamic padding to the longest sequence of the batch, rounded up to ``multiple_of``."""
+    width = -(-max(len(s) for s in seqs) // multiple_of) * multiple_of
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, s in enumerate(seqs):

@@ -28,6 +28,22 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def code_revision() -> str | None:
+    """The git commit of the framing checkout that trained the model, if it is one."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                              capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=Path(__file__).resolve().parent,
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def check_output(output: Path, force: bool) -> None:
     """Fail early (before any training) if the output exists or cannot be written."""
     if output.exists() and not force:
@@ -64,7 +80,10 @@ def atomic_directory(output: Path, force: bool):
 
 
 def write_meta(directory: Path, meta: dict) -> None:
-    meta = {"format": FORMAT, **meta, "versions": library_versions(),
+    import torch
+
+    meta = {"format": FORMAT, **meta, "versions": library_versions(), "code_revision": code_revision(),
+            "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (directory / "README.md").write_text(model_card(meta), encoding="utf-8")

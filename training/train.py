@@ -145,7 +145,10 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     for epoch in range(t.epochs):
         for batch in _length_batches([len(x) for x in ids], t.batch_size, rng):
             model.train()
-            input_ids, mask = pad_batch([ids[i] for i in batch], pad_id)
+            # Widths in steps of 16: with a few distinct shapes the allocator reuses freed
+            # activation blocks; with every width from 10 to 128 glibc's heap fragments and peak
+            # RSS grew by ~0.6 GB (measured: 2.39 -> 1.75 GB over 60 steps, +7% time).
+            input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, multiple_of=16)
             with autocast(t.bf16):
                 logits = model(input_ids, mask)
             loss = loss_fn(logits.float(), y[batch])
