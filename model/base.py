@@ -19,9 +19,10 @@ def resolve_base(name: str) -> str:
     return name
 
 
-def load_encoder(location: str):
-    """(encoder, tokenizer) from a local path or hub id. We mean-pool, so BERT-like models
-    are built without their pooler (e5 ships none). Raises the library's own errors."""
+def load_encoder(location: str, dtype=None):
+    """(encoder, tokenizer) from a local path or hub id, optionally cast to ``dtype`` while
+    loading. We mean-pool, so BERT-like models are built without their pooler (e5 ships none).
+    Raises the library's own errors."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging
 
@@ -29,6 +30,8 @@ def load_encoder(location: str):
     logging.disable_progress_bar()
     config = AutoConfig.from_pretrained(location, trust_remote_code=False)
     extra = {"add_pooling_layer": False} if config.model_type in POOLER_FREE else {}
+    if dtype is not None:
+        extra["dtype"] = dtype
     encoder = AutoModel.from_pretrained(location, trust_remote_code=False, use_safetensors=True, **extra)
     tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=False)
     return encoder, tokenizer
