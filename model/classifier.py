@@ -78,7 +78,8 @@ class TransformerLabeller:
         pad_id = self.tokenizer.pad_token_id or 0
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in chunk], pad_id)
+            # Widths in steps of 16 keep the allocator reusing blocks (see training/train.py).
+            input_ids, mask = pad_batch([ids[i] for i in chunk], pad_id, multiple_of=16)
             with autocast(self.bf16):
                 logits = self.model(input_ids, mask)
             window_probs[chunk] = torch.sigmoid(logits.float()).numpy()
@@ -92,7 +93,10 @@ class TransformerLabeller:
         encoder = self.model.encoder
         encoder.config.id2label = dict(enumerate(labels))
         encoder.config.label2id = {label: i for i, label in enumerate(labels)}
-        encoder.save_pretrained(directory, safe_serialization=True)
+        # A bf16 model is served with bf16 weights: store them so (half the file, and loading
+        # never holds an fp32 copy). fp32 models keep fp32 weights, bit-exact on reload.
+        state = {k: v.to(torch.bfloat16) for k, v in encoder.state_dict().items()} if self.bf16 else None
+        encoder.save_pretrained(directory, safe_serialization=True, state_dict=state)
         self.tokenizer.save_pretrained(directory)
         # Reload tokenizer.json as it is (PreTrainedTokenizerFast): transformers 5 otherwise rebuilds
         # XLM-R's tokenizer from it, which costs over a second per load.
