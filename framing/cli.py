@@ -121,7 +121,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
             for doc in read_input(path, max_mb):
                 for warning in doc.warnings:
                     typer.echo(f"warning: {warning}", err=True)
-                docs.append((doc.name, split_sentences(doc.text)))
+                docs.append((doc.name, doc.text, split_sentences(doc.text)))
         except FramingError as err:
             if strict:
                 raise
@@ -130,13 +130,13 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     if not docs:
         typer.echo(f"error: no input could be scored ({failed} failed)", err=True)
         raise typer.Exit(2)
-    texts = [s.text for _, sents in docs for s in sents]
+    texts = [s.text for _, _, sents in docs for s in sents]
     with tqdm(total=len(texts), desc="scoring", unit="sent", file=sys.stderr,
               disable=len(docs) < 2 and len(texts) < 500) as bar:
         probs = framer.predict_proba(texts, batch_size=batch_size, progress=bar.update)
     scored, offset = [], 0
-    for name, sents in docs:
-        scored.append(ScoredDocument(name, framer.score_sentences(sents, probs[offset:offset + len(sents)], thresholds)))
+    for name, text, sents in docs:
+        scored.append(ScoredDocument(name, framer.score_sentences(sents, probs[offset:offset + len(sents)], thresholds), text))
         offset += len(sents)
     render = {"table": to_table, "jsonl": to_jsonl, "csv": to_csv,
               "html": lambda d: to_html(d, str(model), {**framer.thresholds, **thresholds})}[fmt]

@@ -22,6 +22,7 @@ SHORT = {"external_interference": "INT", "color_revolution": "REV", "terrorism":
 class ScoredDocument:
     name: str
     sentences: list[SentenceScore]
+    text: str = ""  # the scored text, so the HTML report can keep its paragraphs
 
     def profile(self) -> dict[str, dict]:
         """Per frame: how many sentences carry it and their share of the article."""
@@ -97,7 +98,9 @@ def to_html(docs: list[ScoredDocument], model_name: str, thresholds: dict[str, f
             parts.append(f"<tr><td>{esc(label)}</td><td>{v['count']}</td><td>{v['share']:.0%}</td>"
                          f"<td><span class='bar' style='--c:{COLOURS[label]};width:{v['share'] * 12:.2f}rem'></span></td></tr>")
         parts.append("</table><p>")
-        for s in d.sentences:
+        for prev, s in zip([None] + d.sentences[:-1], d.sentences):
+            if prev is not None and "\n" in d.text[prev.end:s.start]:
+                parts.append("</p><p>")  # a paragraph break in the article
             tip = "\n".join(f"{l}: {p:.3f}{' ✓' if l in s.labels else ''}" for l, p in s.probs.items())
             tags = "".join(f'<span class="tag" style="background:{COLOURS[l]}">{esc(SHORT[l])}</span>' for l in s.labels)
             colour = COLOURS[max(s.labels, key=lambda l: s.probs[l])] if s.labels else "transparent"
