@@ -14,8 +14,9 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+from framing.labels import LABELS
+
 ANN = Path(__file__).resolve().parents[1] / "annotation"
-LABELS = ["external_interference", "color_revolution", "terrorism", "legitimacy", "solidarity"]
 
 
 def read(path: Path) -> list[dict]:

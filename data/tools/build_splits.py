@@ -18,6 +18,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from framing.labels import LABELS
+
 DATA = Path(__file__).resolve().parents[1]
 ANN = DATA / "annotation"
 GOLD_PARK_LINES = range(451, 571)  # a contiguous block of real Korean news
@@ -62,7 +64,7 @@ def main() -> None:
         if r["id"] in adjudicated:
             r["labels"] = adjudicated[r["id"]]["final"]
             r["adjudicated"] = True
-        r["labels"] = sorted(set(r["labels"]), key=LABEL_ORDER.index)
+        r["labels"] = sorted(set(r["labels"]), key=LABELS.index)
 
     splits = {"gold": [], "dev": [], "train": []}
     for r in records:
@@ -105,8 +107,6 @@ def main() -> None:
         print(name, len(recs), dict(Counter(l for r in recs for l in r["labels"])))
     print("dropped", dict(dropped))
 
-
-LABEL_ORDER = ["external_interference", "color_revolution", "terrorism", "legitimacy", "solidarity"]
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,8 @@ import json
 import re
 import sys
 
-LABELS = {"external_interference", "color_revolution", "terrorism", "legitimacy", "solidarity"}
+from framing.labels import LABELS
+
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -28,7 +29,7 @@ def main(inp: str, out: str) -> int:
         got.append(r.get("id"))
         if not isinstance(r.get("text"), str) or not HANGUL.search(r["text"]):
             problems.append(f"line {n} ({r.get('id')}): `text` must be Korean")
-        if not isinstance(r.get("labels"), list) or set(r["labels"]) - LABELS:
+        if not isinstance(r.get("labels"), list) or set(r["labels"]) - set(LABELS):
             problems.append(f"line {n} ({r.get('id')}): bad labels {r.get('labels')!r}")
     if got != want:
         missing = [i for i in want if i not in got]
