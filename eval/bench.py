@@ -1,12 +1,13 @@
 """Benchmark: the transformer and the TF-IDF baseline side by side, on this machine.
 
-    framing bench [--train]      # or: python -m framing.eval.bench --out bench-out
+    framing bench [--train] [--profile]    # or: python -m framing.eval.bench --out bench-out
 
 Each measurement runs in a fresh child process so that load time and peak resident memory
 are the model's own: scoring throughput on a fixed corpus of >= 2,000 Korean sentences
 (batch scoring), latency for the seed article once loaded, model load time, fp32 vs bf16
 throughput, and with --train the wall time and peak memory of the default trainings.
-Writes bench.json and bench.md and prints the machine it ran on. Not a timed test."""
+Writes bench.json and bench.md and prints the machine it ran on; with --profile also
+torch.profiler tables of scoring time and of training memory. Not a timed test."""
 
 from __future__ import annotations
 
@@ -84,6 +85,45 @@ def worker_train(config: str) -> dict:
             "dev_macro_f1": round(meta["dev_metrics"]["macro"]["f1"], 4)}
 
 
+def worker_profile(model: str, config: str, out: Path) -> dict:
+    """torch.profiler tables: batch scoring (where the time goes) and two training steps at the
+    widest batch of the config (which operators allocate the memory behind the training peak)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from framing.model.classifier import autocast, pad_batch
+    from framing.model.framer import Framer
+    from framing.training.config import load_config
+    from framing.training.train import build_labeller
+
+    out.mkdir(parents=True, exist_ok=True)
+    framer, texts = Framer.load(model), corpus()[:512]
+    framer.predict_proba(texts[:64])  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        framer.predict_proba(texts)
+    (out / "profile-score.txt").write_text(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20))
+    del framer
+
+    cfg = load_config(config)
+    labeller = build_labeller(cfg)
+    ids, _ = labeller.encode(texts[: cfg.train.batch_size], windows=False)
+    input_ids, mask = pad_batch([(x * cfg.model.max_length)[: cfg.model.max_length] for x in ids], 0)  # widest batch
+    labeller.model.train()
+
+    def step():
+        with autocast(cfg.train.bf16):
+            logits = labeller.model(input_ids, mask)
+        torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), torch.zeros_like(logits.float())).backward()
+        labeller.model.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+        step()
+    (out / "profile-train.txt").write_text(prof.key_averages().table(sort_by="self_cpu_memory_usage", row_limit=20))
+    return {"files": ["profile-score.txt", "profile-train.txt"]}
+
+
 def child(*args: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "framing.eval.bench", *args], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
@@ -126,10 +166,12 @@ def to_markdown(result: dict) -> str:
             + "\n".join(rows) + f"\n\nbf16 speed-up over fp32: {speedup:.2f}x.\n")
 
 
-def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool) -> dict:
+def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool, profile: bool = False) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     result = {"machine": machine()}
     print(f"machine: {result['machine']}", file=sys.stderr)
+    if profile:
+        child("--worker", "profile", "--model", str(model), "--config", str(ROOT / "configs" / "e5-small.yaml"), "--out", str(out))
     result["transformer_bf16"] = child("--worker", "score", "--model", str(model), "--bf16", "1")
     result["transformer_fp32"] = child("--worker", "score", "--model", str(model), "--bf16", "0")
     result["baseline"] = child("--worker", "score", "--model", str(baseline), "--bf16", "0")
@@ -146,20 +188,23 @@ def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool) -> di
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker", choices=["score", "train"])
+    ap.add_argument("--worker", choices=["score", "train", "profile"])
     ap.add_argument("--model", default="runs/e5-small")
     ap.add_argument("--baseline", default="runs/baseline")
     ap.add_argument("--bf16", type=int, default=1)
     ap.add_argument("--config")
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
     ap.add_argument("--train", action="store_true")
+    ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     if args.worker == "score":
         print(json.dumps(worker_score(args.model, bool(args.bf16))))
     elif args.worker == "train":
         print(json.dumps(worker_train(args.config)))
+    elif args.worker == "profile":
+        print(json.dumps(worker_profile(args.model, args.config, args.out)))
     else:
-        run_bench(args.out, Path(args.model), Path(args.baseline), args.train)
+        run_bench(args.out, Path(args.model), Path(args.baseline), args.train, args.profile)
 
 
 if __name__ == "__main__":

@@ -177,11 +177,12 @@ def evaluate_cmd(model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help
 def bench(out: Path = typer.Option(Path("bench-out"), help="Folder for bench.json and bench.md."),
           model: Path = typer.Option(DEFAULT_MODEL, help="Transformer model directory."),
           baseline: Path = typer.Option(Path("runs/baseline"), help="Baseline model directory."),
-          train_configs: bool = typer.Option(False, "--train", help="Also time the default trainings (minutes).")):
+          train_configs: bool = typer.Option(False, "--train", help="Also time the default trainings (minutes)."),
+          profile: bool = typer.Option(False, "--profile", help="Also write torch.profiler tables of scoring and training.")):
     """Benchmark scoring speed, latency, load time and memory for the transformer and the baseline."""
     from framing.eval.bench import run_bench
 
-    run_bench(out, model, baseline, train_configs)
+    run_bench(out, model, baseline, train_configs, profile)
 
 
 if __name__ == "__main__":

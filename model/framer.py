@@ -82,7 +82,7 @@ class Framer:
             model_cfg = meta["config"]["model"]
             use_bf16 = meta["config"]["train"]["bf16"] if bf16 is None else bf16
             backend = TransformerLabeller.load(directory, len(labels), model_cfg["max_length"],
-                                               model_cfg["text_prefix"], use_bf16)
+                                               model_cfg["text_prefix"], use_bf16, model_cfg.get("attention"))
         return cls(backend, labels, {k: float(v) for k, v in meta["thresholds"].items()}, meta, directory)
 
     def predict_proba(self, sentences: list[str], batch_size: int = 32, progress=None) -> np.ndarray:

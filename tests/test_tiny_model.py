@@ -42,11 +42,36 @@ def test_same_seed_same_model(tiny_config, tmp_path):
 
 
 def test_batch_and_single_scoring_agree(trained_tiny):
+    import torch
+
     framer = Framer.load(trained_tiny)
     texts = [t for t, _ in TINY]
-    batch = framer.predict_proba(texts, batch_size=5)
+    threads = torch.get_num_threads()
+    batch = framer.predict_proba(texts, batch_size=5)  # several batches: one per core where there are cores
+    assert torch.get_num_threads() == threads  # the thread setting is restored
     single = np.concatenate([framer.predict_proba([t]) for t in texts])
     np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_passes_add_up_to_the_whole_batch(trained_tiny):
+    """Cutting a batch into one-sentence passes (max_tokens_per_pass below any width) changes
+    memory, not the update: the accumulated gradient is the whole batch's."""
+    import torch
+
+    from framing.training.train import backward_batch
+
+    backend = Framer.load(trained_tiny).backend
+    model = backend.model.eval()  # gradients still flow; dropout, whose masks depend on shapes, is off
+    seqs, _ = backend.encode([t for t, _ in TINY[:6]], windows=False)
+    y = torch.tensor([[float(i % 2), 1.0, 0.0, 0.0, float(i % 3 == 0)] for i in range(6)])
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    grads = []
+    for max_tokens in (0, 1):
+        model.zero_grad(set_to_none=True)
+        loss = backward_batch(model, loss_fn, seqs, y, 0, False, max_tokens)
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    assert loss > 0 and grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-6)
 
 
 def test_long_sentence_is_scored_by_windows(trained_tiny):
@@ -161,12 +186,15 @@ def test_baseline_roundtrip_without_pickle(tiny_data, tmp_path):
     np.testing.assert_allclose(ours[order], ref, atol=1e-5)
 
 
-def test_recorded_dev_metrics_match_the_saved_model(tiny_config, tiny_data, tmp_path):
-    """Dev metrics and thresholds are computed without dropout: reloading the model and
-    scoring dev gives exactly the metrics recorded in framing.json."""
+@pytest.mark.parametrize("bf16", ["false", "true"])
+def test_recorded_dev_metrics_match_the_saved_model(tiny_config, tiny_data, tmp_path, bf16):
+    """Dev metrics and thresholds are computed without dropout and, for bf16 models, with the
+    bf16 weights that are saved: reloading the model and scoring dev gives exactly the metrics
+    recorded in framing.json."""
     from framing.eval.evaluate import evaluate
 
-    out = train(load_config(tiny_config, {"model.dropout": "0.5", "train.epochs": "6", "output": str(tmp_path / "d")}), quiet=True)
+    overrides = {"model.dropout": "0.5", "train.epochs": "6", "train.bf16": bf16, "output": str(tmp_path / "d")}
+    out = train(load_config(tiny_config, overrides), quiet=True)
     recorded = json.loads((out / "framing.json").read_text())["dev_metrics"]
     again = evaluate(out, [str(tiny_data[1])])
     assert again["labels"] == recorded["labels"] and again["macro"] == recorded["macro"]

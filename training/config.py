@@ -37,6 +37,13 @@ class ModelConfig:
     scored with overlapping windows at inference."""
     dropout: float = 0.1
     """Dropout before the linear head."""
+    attention: Literal["eager", "sdpa"] = "eager"
+    """Attention kernel, in training and scoring. On 2 CPU cores at sentence lengths (30-60
+    tokens) 'eager' trained 15% faster than PyTorch's fused 'sdpa' (dropout 0) and scores as fast."""
+    attention_dropout: float = 0.0
+    """Dropout on attention probabilities while fine-tuning. With dropout, both kernels keep
+    extra fp32 copies of every attention map for the backward pass: 0 cut peak training memory
+    by 0.3 GB and time by 15% (e5-small, 150 steps of the default config)."""
     freeze_embeddings: bool = True
     """Freeze the word embeddings (96M of e5-small's 118M weights): 2-3x faster on CPU and
     keeps multilingual alignment for words the training data never shows."""
@@ -58,6 +65,10 @@ class TrainConfig:
     """Passes over the training data (early stopping may end sooner)."""
     batch_size: int = 16
     """Sentences per optimisation step."""
+    max_tokens_per_pass: int = 512
+    """A batch wider than this many padded tokens is run in several forward/backward passes
+    whose gradients add up to the whole batch's: the update is unchanged, but activation memory
+    is capped (peak RSS 2.05 -> 1.75 GB over 150 steps at 512 vs 1024). 0 = one pass per batch."""
     lr: float = 5e-5
     """Learning rate of the encoder."""
     head_lr: float = 1e-3

@@ -98,22 +98,54 @@ def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> 
     return batches
 
 
-def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
+def build_labeller(config: Config):
+    """The untrained transformer labeller of a config: base encoder + fresh head."""
     import torch
-    from tqdm import tqdm
 
     from framing.model.base import load_base
-    from framing.model.classifier import FrameClassifier, TransformerLabeller, autocast, pad_batch
+    from framing.model.classifier import FrameClassifier, TransformerLabeller
 
     m, t = config.model, config.train
     if t.threads:
         torch.set_num_threads(t.threads)
-    encoder, tokenizer = load_base(m.base)
+    encoder, tokenizer = load_base(m.base, m.attention, m.attention_dropout)
     set_seed(config.seed)  # the head's initialisation must not depend on what loading consumed
     model = FrameClassifier(encoder, len(config.labels), m.dropout)
     if m.freeze_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    labeller = TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
+    return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
+
+
+def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: bool, max_tokens: int) -> float:
+    """Accumulate the gradient of the batch's mean loss, in passes of at most ``max_tokens``
+    padded tokens (0: one pass): activation memory is capped, the gradient is the same.
+    Returns the loss."""
+    from framing.model.classifier import autocast, pad_batch, padded_width
+
+    # Widths in steps of 16: with a few distinct shapes the allocator reuses freed activation
+    # blocks; with every width from 10 to 128 glibc's heap fragments and peak RSS grew by
+    # ~0.6 GB (measured: 2.39 -> 1.75 GB over 60 steps, +7% time).
+    width = padded_width(seqs, 16)
+    size = max(1, max_tokens // width) if max_tokens else len(seqs)
+    loss = 0.0
+    for start in range(0, len(seqs), size):
+        input_ids, mask = pad_batch(seqs[start:start + size], pad_id, multiple_of=16)
+        with autocast(bf16):
+            logits = model(input_ids, mask)
+        # Weighted by its share of the batch, each pass adds its part of the batch-mean gradient.
+        part_loss = loss_fn(logits.float(), y[start:start + size]) * (len(input_ids) / len(seqs))
+        part_loss.backward()
+        loss += part_loss.item()
+    return loss
+
+
+def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
+    import torch
+    from tqdm import tqdm
+
+    m, t = config.model, config.train
+    labeller = build_labeller(config)
+    model, tokenizer = labeller.model, labeller.tokenizer
 
     ids, _ = labeller.encode([r.text for r in train_recs], windows=False)
     truncated = sum(len(x) >= m.max_length for x in ids)
@@ -145,37 +177,37 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     for epoch in range(t.epochs):
         for batch in _length_batches([len(x) for x in ids], t.batch_size, rng):
             model.train()
-            # Widths in steps of 16: with a few distinct shapes the allocator reuses freed
-            # activation blocks; with every width from 10 to 128 glibc's heap fragments and peak
-            # RSS grew by ~0.6 GB (measured: 2.39 -> 1.75 GB over 60 steps, +7% time).
-            input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, multiple_of=16)
-            with autocast(t.bf16):
-                logits = model(input_ids, mask)
-            loss = loss_fn(logits.float(), y[batch])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = backward_batch(model, loss_fn, [ids[i] for i in batch], y[batch], pad_id, t.bf16, t.max_tokens_per_pass)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", dev_f1=f"{best['f1']:.3f}")
+            bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{best['f1']:.3f}")
             if step in eval_steps:
                 probs = labeller.predict_proba([r.text for r in dev_recs])
                 f1 = score(y_dev, probs >= tune_thresholds(y_dev, probs), config.labels)["macro"]["f1"]
-                history.append({"step": step, "epoch": epoch + 1, "loss": round(loss.item(), 4), "dev_macro_f1": round(f1, 4)})
+                history.append({"step": step, "epoch": epoch + 1, "loss": round(loss, 4), "dev_macro_f1": round(f1, 4)})
                 if f1 > best["f1"]:
                     state = {k: v.detach().clone() for k, v in model.state_dict().items() if "word_embeddings" not in k or not m.freeze_embeddings}
                     best, bad_evals = {"f1": f1, "step": step, "state": state}, 0
                 else:
                     bad_evals += 1
-                bar.set_postfix(loss=f"{loss.item():.3f}", dev_f1=f"{f1:.3f}")
+                bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{f1:.3f}")
                 if bad_evals >= t.patience:
                     break
         if bad_evals >= t.patience:
             break
     bar.close()
+    del optimizer, schedule  # free Adam's moments and the gradients before the copies below
+    model.zero_grad(set_to_none=True)
     model.load_state_dict(best["state"], strict=False)
+    if t.bf16:
+        # Serve (and save) bf16 encoder weights: ~60% faster than re-casting fp32 weights under
+        # autocast on every call. Cast now, so the dev thresholds and metrics that train()
+        # records are those of exactly the weights that will be saved.
+        model.encoder.to(torch.bfloat16)
     return labeller, {"epochs_run": epoch + 1, "steps": step, "best_step": best["step"],
                       "best_dev_macro_f1_during_training": round(best["f1"], 4), "history": history,
                       "truncated_train_sentences": truncated}
