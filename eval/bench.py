@@ -91,10 +91,9 @@ def worker_profile(model: str, config: str, out: Path) -> dict:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from framing.model.classifier import autocast, pad_batch
     from framing.model.framer import Framer
     from framing.training.config import load_config
-    from framing.training.train import build_labeller
+    from framing.training.train import backward_batch, build_labeller
 
     out.mkdir(parents=True, exist_ok=True)
     framer, texts = Framer.load(model), corpus()[:512]
@@ -107,13 +106,12 @@ def worker_profile(model: str, config: str, out: Path) -> dict:
     cfg = load_config(config)
     labeller = build_labeller(cfg)
     ids, _ = labeller.encode(texts[: cfg.train.batch_size], windows=False)
-    input_ids, mask = pad_batch([(x * cfg.model.max_length)[: cfg.model.max_length] for x in ids], 0)  # widest batch
+    widest = [(x * cfg.model.max_length)[: cfg.model.max_length] for x in ids]
+    y = torch.zeros((len(widest), len(cfg.labels)))
     labeller.model.train()
 
-    def step():
-        with autocast(cfg.train.bf16):
-            logits = labeller.model(input_ids, mask)
-        torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), torch.zeros_like(logits.float())).backward()
+    def step():  # the training step's forward and backward passes, as train() runs them
+        backward_batch(labeller.model, torch.nn.BCEWithLogitsLoss(), widest, y, 0, cfg.train.bf16, cfg.train.max_tokens_per_pass)
         labeller.model.zero_grad(set_to_none=True)
 
     step()  # warm-up

@@ -118,9 +118,8 @@ class TransformerLabeller:
         from framing.model.base import load_encoder
 
         try:
-            # Inference only: bf16 weights run ~60% faster than fp32 weights under autocast (no
-            # per-call casts) and, cast while loading, never hold the fp32 copy in memory;
-            # probabilities move by about 1e-3. The head stays fp32.
+            # bf16 models are stored in bf16 (see training/train.py); loading in the dtype asked
+            # for never holds a second copy. The head stays fp32.
             encoder, tokenizer = load_encoder(str(directory), torch.bfloat16 if bf16 else torch.float32, attention)
             model = FrameClassifier(encoder, n_labels, dropout=0.0)
             model.head.float().load_state_dict(load_file(str(directory / "head.safetensors")))
