@@ -213,9 +213,11 @@ def test_interrupted_training_keeps_previous_model(trained_tiny, tiny_config, tm
     shutil.copytree(trained_tiny, out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     log = tmp_path / "train.log"
+    # No early stopping: the tiny model reaches dev F1 1.0 within seconds and would otherwise
+    # finish before the signal arrives.
     with log.open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "framing.cli", "train", "--config", str(tiny_config), "--force",
-                                 "--train.epochs", "5000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                                 "--train.epochs", "5000", "--train.patience", "1000000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.time() + 120
         while b"step" not in log.read_bytes() and time.time() < deadline:  # the progress bar is running
             time.sleep(0.2)
