@@ -112,11 +112,12 @@ train: {{epochs: 40, batch_size: 4, lr: 3.0e-3, head_lr: 1.0e-2, warmup_ratio: 0
     return train(load_config(cfg), quiet=True)
 
 
-def run_cli(*args, input_bytes: bytes | None = None, cwd: Path | None = None, env_extra: dict | None = None):
+def run_cli(*args, input_bytes: bytes | None = None, cwd: Path | None = None, env_extra: dict | None = None,
+            timeout: float = 600):
     """Run the real `framing` CLI in a subprocess; returns CompletedProcess (text output)."""
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env_extra or {})}
     proc = subprocess.run([sys.executable, "-m", "framing.cli", *map(str, args)], input=input_bytes,
-                          capture_output=True, cwd=cwd or ROOT, env=env, timeout=600)
+                          capture_output=True, cwd=cwd or ROOT, env=env, timeout=timeout)
     proc.stdout_text = proc.stdout.decode("utf-8", errors="replace")
     proc.stderr_text = proc.stderr.decode("utf-8", errors="replace")
     return proc
