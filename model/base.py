@@ -21,10 +21,12 @@ def resolve_base(name: str) -> str:
     return name
 
 
-def load_encoder(location: str, dtype=None, attention: str | None = None, attention_dropout: float | None = None):
+def load_encoder(location: str, dtype=None, attention: str | None = None, attention_dropout: float | None = None,
+                 layers: int = 0):
     """(encoder, tokenizer) from a local path or hub id, optionally cast to ``dtype`` while
-    loading, with the given attention kernel and attention dropout. We mean-pool, so BERT-like
-    models are built without their pooler (e5 ships none). Raises the library's own errors."""
+    loading, with the given attention kernel and attention dropout, keeping only the first
+    ``layers`` transformer layers (0: all). We mean-pool, so BERT-like models are built without
+    their pooler (e5 ships none). Raises the library's own errors (and E309)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging
 
@@ -38,6 +40,12 @@ def load_encoder(location: str, dtype=None, attention: str | None = None, attent
             print(f"warning: {location} has no attention dropout setting; model.attention_dropout ignored", file=sys.stderr)
         else:
             setattr(config, key, attention_dropout)
+    if layers:
+        depth = getattr(config, "num_hidden_layers", None)
+        if depth is None or not 0 < layers <= depth:
+            raise FramingError(Errors.E309, layers=layers, location=location, depth=depth)
+        # The upper layers' weights are then simply not loaded; the saved config records the depth.
+        config.num_hidden_layers = layers
     extra = {"config": config}
     if config.model_type in POOLER_FREE:
         extra["add_pooling_layer"] = False
@@ -50,10 +58,10 @@ def load_encoder(location: str, dtype=None, attention: str | None = None, attent
     return encoder, tokenizer
 
 
-def load_base(name: str, attention: str | None = None, attention_dropout: float | None = None):
+def load_base(name: str, attention: str | None = None, attention_dropout: float | None = None, layers: int = 0):
     """(encoder, tokenizer) for a config's ``model.base``, with a coded error on failure."""
     location = resolve_base(name)
     try:
-        return load_encoder(location, attention=attention, attention_dropout=attention_dropout)
+        return load_encoder(location, attention=attention, attention_dropout=attention_dropout, layers=layers)
     except (OSError, ValueError, KeyError) as err:
         raise FramingError(Errors.E307, name=name, problem=f"{type(err).__name__}: {str(err).splitlines()[0][:300]}") from None

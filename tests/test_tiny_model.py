@@ -194,3 +194,12 @@ def test_recorded_dev_metrics_match_the_saved_model(tiny_config, tiny_data, tmp_
     recorded = json.loads((out / "framing.json").read_text())["dev_metrics"]
     again = evaluate(out, [str(tiny_data[1])])
     assert again["labels"] == recorded["labels"] and again["macro"] == recorded["macro"]
+
+
+def test_encoder_cut_to_its_first_layers(tiny_config, tmp_path):
+    """model.layers keeps the base's first N layers; the saved model reloads at that depth."""
+    out = train(load_config(tiny_config, {"model.layers": "1", "train.epochs": "1", "output": str(tmp_path / "d")}), quiet=True)
+    encoder = Framer.load(out).backend.model.encoder
+    assert encoder.config.num_hidden_layers == 1 and len(encoder.encoder.layer) == 1
+    with pytest.raises(FramingError, match=r"E309.*has 2 layers"):
+        train(load_config(tiny_config, {"model.layers": "3", "output": str(tmp_path / "e")}), quiet=True)

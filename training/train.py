@@ -108,7 +108,7 @@ def build_labeller(config: Config):
     m, t = config.model, config.train
     if t.threads:
         torch.set_num_threads(t.threads)
-    encoder, tokenizer = load_base(m.base, m.attention, m.attention_dropout)
+    encoder, tokenizer = load_base(m.base, m.attention, m.attention_dropout, m.layers)
     set_seed(config.seed)  # the head's initialisation must not depend on what loading consumed
     model = FrameClassifier(encoder, len(config.labels), m.dropout)
     if m.freeze_embeddings:
