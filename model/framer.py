@@ -53,7 +53,12 @@ def read_meta(directory: Path) -> dict:
         raise FramingError(Errors.E304, path=directory / META_FILE, problem=str(err)) from None
     if meta.get("format") != FORMAT or meta.get("kind") not in FILES:
         raise FramingError(Errors.E301, path=directory, missing=f"a {FORMAT} {META_FILE}")
-    missing = [f for f in FILES[meta["kind"]] if not (directory / f).exists()]
+    needed = list(FILES[meta["kind"]])
+    if meta.get("ngram_weight", 0) > 0:
+        from framing.model.blend import NGRAM_DIR
+
+        needed += [f"{NGRAM_DIR}/{f}" for f in FILES["tfidf"]]
+    missing = [f for f in needed if not (directory / f).exists()]
     if missing:
         raise FramingError(Errors.E301, path=directory, missing=", ".join(missing))
     return meta
@@ -64,9 +69,10 @@ class Framer:
         self.backend, self.labels, self.thresholds, self.meta, self.path = backend, labels, thresholds, meta, path
 
     @classmethod
-    def load(cls, directory: str | Path, bf16: bool | None = None, expected_labels=LABELS) -> "Framer":
+    def load(cls, directory: str | Path, bf16: bool | None = None, expected_labels=LABELS,
+             operating_point: str | None = None) -> "Framer":
         """Load a model directory; refuse one whose label order differs from ``expected_labels``
-        (the project schema) unless that is None."""
+        (the project schema) unless that is None. ``operating_point`` picks a named threshold set."""
         directory = Path(directory)
         meta = read_meta(directory)
         labels = list(meta["labels"])
@@ -83,7 +89,31 @@ class Framer:
             use_bf16 = meta["config"]["train"]["bf16"] if bf16 is None else bf16
             backend = TransformerLabeller.load(directory, len(labels), model_cfg["max_length"],
                                                model_cfg["text_prefix"], use_bf16, model_cfg.get("attention"))
-        return cls(backend, labels, {k: float(v) for k, v in meta["thresholds"].items()}, meta, directory)
+            if meta.get("ngram_weight", 0) > 0:
+                from framing.model.baseline import TfidfLabeller
+                from framing.model.blend import NGRAM_DIR, Blend
+
+                backend = Blend(backend, TfidfLabeller.load(directory / NGRAM_DIR), meta["ngram_weight"])
+        framer = cls(backend, labels, {k: float(v) for k, v in meta["thresholds"].items()}, meta, directory)
+        if operating_point:
+            framer.thresholds = framer.operating_point(operating_point)
+        return framer
+
+    @property
+    def operating_points(self) -> dict[str, dict[str, float]]:
+        """Named threshold sets: 'dense' (best F1 on dev, where frames are common) and, for models
+        trained with a stream dev set, 'stream' (an ordinary news feed's base rate)."""
+        return self.meta.get("operating_points", {})
+
+    def operating_point(self, name: str | None, strict: bool = True) -> dict[str, float]:
+        """Thresholds of a named operating point; None or 'default' gives the model's default.
+        With strict=False an unknown name falls back to the default (older models have none)."""
+        if name in (None, "default") or (name not in self.operating_points and not strict):
+            return dict(self.thresholds)
+        if name not in self.operating_points:
+            raise FramingError(Errors.E310, path=self.path, name=name,
+                               known=", ".join(["default", *self.operating_points]))
+        return {k: float(v) for k, v in self.operating_points[name].items()}
 
     def predict_proba(self, sentences: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
         return self.backend.predict_proba(sentences, batch_size=batch_size, progress=progress)

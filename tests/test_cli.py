@@ -236,14 +236,39 @@ def test_interrupted_training_keeps_previous_model(trained_tiny, tiny_config, tm
 def test_eval_compare_and_gate(trained_tiny, tmp_path):
     gold = write_records(tmp_path / "gold" / "g.jsonl", TINY, "g")
     floors = tmp_path / "floors.yaml"
-    floors.write_text("terrorism: 0.5\nsolidarity: 1.01\n")
+    floors.write_text("gold: {terrorism: 0.5, solidarity: 1.01}\n")
     p = run_cli("eval", "--model", trained_tiny, "--gold", gold.parent, "--compare", trained_tiny,
                 "--json", tmp_path / "r.json", "--markdown", tmp_path / "r.md", "--gate", floors)
-    assert p.returncode == 1 and "gate failed: solidarity" in p.stderr_text and "terrorism" not in p.stderr_text
-    report = json.loads((tmp_path / "r.json").read_text())
+    assert p.returncode == 1 and "gate failed: gold solidarity" in p.stderr_text and "terrorism" not in p.stderr_text
+    report = json.loads((tmp_path / "r.json").read_text())["gold"]
     assert len(report) == 2 and report[0]["labels"]["terrorism"]["tp"] >= 1
     assert "| `terrorism` |" in (tmp_path / "r.md").read_text()
-    floors.write_text("terrorism: 0.5\n")
+    floors.write_text("gold: {terrorism: 0.5, max_false_alarms_per_1000: 1000}\n")
     assert run_cli("eval", "--model", trained_tiny, "--gold", gold, "--gate", floors).returncode == 0
-    floors.write_text("terror: 0.5\n")
+    floors.write_text("gold: {terror: 0.5}\n")
     assert_user_error(run_cli("eval", "--model", trained_tiny, "--gold", gold, "--gate", floors), "floors.yaml", "terror")
+
+
+def test_eval_suites_sets_and_operating_points(trained_tiny, tmp_path):
+    write_records(tmp_path / "gold" / "g.jsonl", TINY, "g")
+    write_records(tmp_path / "stream" / "s.jsonl", TINY, "s")
+    pairs = tmp_path / "pairs" / "p.jsonl"
+    pairs.parent.mkdir()
+    rows = [{"id": "p1", "kind": "spacing", "expect": "same", "a": {"text": TINY[0][0]}, "b": {"text": TINY[0][0].replace(" ", "  ")}},
+            {"id": "p2", "kind": "sense", "expect": "flip", "label": "terrorism", "a": {"text": TINY[0][0]}, "b": {"text": "산업 혁명은 기술의 변화였다."}}]
+    pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    suites = tmp_path / "suites.yaml"
+    suites.write_text(f"gold: {{paths: [{tmp_path / 'gold'}]}}\nstream: {{paths: [{tmp_path / 'stream'}], operating_point: stream}}\n"
+                      f"robustness: {{paths: [{pairs.parent}], kind: pairs}}\nmissing: {{paths: [{tmp_path / 'nope'}], optional: true}}\n")
+    p = run_cli("eval", "--model", trained_tiny, "--suites", suites, "--json", tmp_path / "r.json")
+    assert p.returncode == 0, p.stderr_text
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert set(report) == {"gold", "stream", "robustness"}  # the optional set without files is skipped
+    assert report["robustness"][0]["kinds"]["spacing"]["pairs"] == 1 and "## robustness" in p.stdout_text
+    assert "false alarms per 1,000" in p.stdout_text
+    p = run_cli("eval", "--model", trained_tiny, "--suites", suites, "--set", "gold", "--json", tmp_path / "r.json")
+    assert p.returncode == 0 and set(json.loads((tmp_path / "r.json").read_text())) == {"gold"}
+    assert_user_error(run_cli("eval", "--model", trained_tiny, "--suites", suites, "--set", "golden"), "golden", "gold")
+    assert_user_error(run_cli("eval", "--model", trained_tiny, "--suites", suites, "--operating-point", "sparse"), "sparse", "default")
+    pairs.write_text('{"id": "x", "kind": "spacing"}\n')
+    assert_user_error(run_cli("eval", "--model", trained_tiny, "--suites", suites, "--set", "robustness"), "p.jsonl:1", "expect")

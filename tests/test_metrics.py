@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from framing.eval.evaluate import gate
-from framing.eval.metrics import score, tune_thresholds
+from framing.eval.evaluate import gate, stream_figures
+from framing.eval.metrics import score, tune_stream_thresholds, tune_thresholds
 
 LABELS = ["a", "b"]
 
@@ -37,5 +37,28 @@ def test_thresholds_are_tuned_per_label():
 def test_gate_names_failing_labels():
     m = score(np.array([[1, 0], [0, 1]]), np.array([[1, 0], [0, 0]]), LABELS)
     m["labels"] = {"terrorism": m["labels"]["a"], "solidarity": m["labels"]["b"]}
-    failures = gate(m, {"terrorism": 0.5, "solidarity": 0.5})
-    assert len(failures) == 1 and failures[0].startswith("solidarity")
+    m.update(stream_figures(np.array([[1, 0], [0, 1]]), np.array([[1, 0], [0, 0]])))
+    failures = gate({"gold": m}, {"gold": {"terrorism": 0.5, "solidarity": 0.5, "max_false_alarms_per_1000": 0}})
+    assert len(failures) == 1 and failures[0].startswith("gold solidarity")
+    failures = gate({"gold": m}, {"gold": {"micro_precision": 1.01}, "stream": {"macro": 0.1}})
+    assert failures == ["gold micro_precision: 1.000 < floor 1.010", "stream: not evaluated (its files are missing)"]
+
+
+def test_stream_figures_against_hand_computed():
+    y = np.array([[0, 0], [0, 0], [0, 0], [1, 0], [0, 0]])
+    p = np.array([[1, 0], [0, 0], [0, 0], [1, 1], [0, 0]])
+    f = stream_figures(y, p)
+    assert f["frame_free_flagged"] == pytest.approx(1 / 4)  # row 0 of the four frame-free rows
+    assert f["false_alarms_per_1000"] == pytest.approx(1000 * 2 / 5)  # rows 0 and 3 carry a wrong flag
+    assert f["framed_share"] == pytest.approx(1 / 5)
+
+
+def test_stream_thresholds_rise_when_the_base_rate_falls():
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 1)) < 0.3).astype(int)
+    p = np.clip(0.35 * y + rng.normal(0.35, 0.15, y.shape), 0, 1)
+    dense = tune_thresholds(y, p)[0]
+    rare = np.zeros((600, 1), dtype=int)
+    rare[:6] = 1  # 1% framed
+    stream = tune_stream_thresholds(y, p, rare, np.full((600, 1), 0.1))[0]
+    assert stream > dense

@@ -8,6 +8,7 @@ import pytest
 from conftest import TINY
 
 from framing.errors import FramingError
+from framing.labels import LABELS as LABELS_ORDER
 from framing.model.framer import Framer
 from framing.training.config import load_config
 from framing.training.train import train
@@ -203,3 +204,67 @@ def test_encoder_cut_to_its_first_layers(tiny_config, tmp_path):
     assert encoder.config.num_hidden_layers == 1 and len(encoder.encoder.layer) == 1
     with pytest.raises(FramingError, match=r"E309.*has 2 layers"):
         train(load_config(tiny_config, {"model.layers": "3", "output": str(tmp_path / "e")}), quiet=True)
+
+
+def test_ngram_blend_and_operating_points(tiny_config, tiny_data, tmp_path):
+    """model.ngram_weight blends a TF-IDF model stored inside the model directory (weight chosen
+    on dev with 'auto'); data.stream_dev adds a 'stream' operating point next to 'dense'; the
+    recorded dev metrics are those of the saved blend."""
+    from framing.eval.evaluate import evaluate
+
+    stream = tmp_path / "stream.jsonl"
+    stream.write_text("".join(json.dumps({"id": f"st{i}", "doc": f"st{i // 4}", "text": t, "labels": [], "lang": "ko",
+                                          "origin": "real", "source": {"corpus": "t"}, "license": "x"}, ensure_ascii=False) + "\n"
+                              for i, t in enumerate(["오늘 날씨는 맑다.", "주가가 올랐다.", "축구 대표팀이 이겼다.", "새 도서관이 문을 열었다."] * 5)),
+                      encoding="utf-8")
+    overrides = {"model.ngram_weight": "auto", "data.stream_dev": f"[{stream}]", "data.default_point": "stream",
+                 "train.epochs": "4", "output": str(tmp_path / "blend")}
+    out = train(load_config(tiny_config, overrides), quiet=True)
+    meta = json.loads((out / "framing.json").read_text())
+    assert set(meta["operating_points"]) == {"dense", "stream"} and meta["thresholds"] == meta["operating_points"]["stream"]
+    assert meta["default_point"] == "stream" and "stream_dev" in meta["data"]
+    assert [t["weight"] for t in meta["training"]["ngram"]["dev_trials"]][:2] == [0.0, 0.1]
+    assert meta["ngram_weight"] == meta["training"]["ngram"]["weight"] and (out / "ngram" / "tfidf.json").exists()
+    assert "## Operating points" in (out / "README.md").read_text()
+    dense = Framer.load(out, operating_point="dense")
+    assert dense.thresholds == meta["operating_points"]["dense"]
+    with pytest.raises(FramingError, match="E310"):
+        Framer.load(out, operating_point="sparse")
+    again = evaluate(out, [str(tiny_data[1])], operating_point="dense")
+    assert again["macro"] == meta["dev_metrics"]["macro"]
+    if meta["ngram_weight"] > 0:
+        (out / "ngram" / "tfidf.json").unlink()
+        with pytest.raises(FramingError, match="E301.*ngram/tfidf.json"):
+            Framer.load(out)
+
+
+def test_ngram_weight_out_of_range_is_refused(tiny_config):
+    with pytest.raises(FramingError, match="E103.*ngram_weight"):
+        load_config(tiny_config, {"model.ngram_weight": "1.5"})
+    with pytest.raises(FramingError, match="E104.*stream_dev"):
+        load_config(tiny_config, {"data.default_point": "stream"})
+
+
+def test_frozen_lower_layers_train_on_cached_states(tiny_config, tmp_path):
+    """model.freeze_layers: upper(lower(x)) is the full forward; the frozen layers do not move."""
+    import torch
+
+    from framing.model.classifier import pad_batch
+    from framing.training.train import build_labeller
+
+    labeller = build_labeller(load_config(tiny_config))
+    model = labeller.model.eval()
+    ids, _ = labeller.encode([t for t, _ in TINY], windows=False)
+    input_ids, mask = pad_batch(ids, 0)
+    with torch.no_grad():
+        torch.testing.assert_close(model.upper(model.lower(input_ids, mask, 1), mask, 1), model(input_ids, mask))
+    out = train(load_config(tiny_config, {"model.freeze_layers": "1", "output": str(tmp_path / "f")}), quiet=True)
+    trained = Framer.load(out).backend.model.encoder
+    before = labeller.model.encoder
+    assert torch.equal(trained.encoder.layer[0].attention.self.query.weight, before.encoder.layer[0].attention.self.query.weight)
+    assert not torch.equal(trained.encoder.layer[1].attention.self.query.weight, before.encoder.layer[1].attention.self.query.weight)
+    framer = Framer.load(out)
+    truth = np.array([[label in labels for label in LABELS_ORDER] for _, labels in TINY])
+    assert (framer.decide(framer.predict_proba([t for t, _ in TINY])) == truth).mean() > 0.9
+    with pytest.raises(FramingError, match="E311"):
+        train(load_config(tiny_config, {"model.freeze_layers": "2", "output": str(tmp_path / "g")}), quiet=True)

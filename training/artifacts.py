@@ -94,10 +94,17 @@ def model_card(meta: dict) -> str:
     cfg, dev = meta["config"], meta["dev_metrics"]
     rows = "\n".join(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} | "
                      f"{meta['thresholds'][label]:.3f} |" for label, m in dev["labels"].items())
-    data = "\n".join(f"- `{f}` sha256 `{h[:16]}…`" for split in ("train", "dev") for f, h in meta["data"][split]["files"].items())
+    data = "\n".join(f"- {split}: `{f}` sha256 `{h[:16]}…`" for split in meta["data"] for f, h in meta["data"][split]["files"].items())
     kind = ("character n-gram TF-IDF + one-vs-rest logistic regression (baseline)" if meta["kind"] == "tfidf" else
             f"`{cfg['model']['base']}` encoder, mean pooling, dropout {cfg['model']['dropout']}, linear head, sigmoid per label")
     train = meta["training"]
+    points = meta.get("operating_points", {"dense": meta["thresholds"]})
+    about = {"dense": "best F1 on dev, where frames are common (curated propaganda-relay articles)",
+             "stream": "best F1 expected at an ordinary news stream's base rate (few frames: fewer false alarms)"}
+    point_rows = "\n".join(f"| `{name}`{' (default)' if name == meta.get('default_point', 'dense') else ''} | {about[name]} | "
+                           + " | ".join(f"{t[label]:.2f}" for label in meta["labels"]) + " |" for name, t in points.items())
+    blend = (f"\n- Blended with a character n-gram TF-IDF model (`ngram/`), weight {meta['ngram_weight']:.1f}"
+             if meta.get("ngram_weight") else "")
     return f"""# {cfg['name']}: frame labeller for Korean news sentences
 
 Labels each sentence with the rhetorical frames of state propaganda
@@ -107,7 +114,15 @@ Labels each sentence with the rhetorical frames of state propaganda
 - Trained on {meta['data']['train']['n_sentences']} sentences ({meta['data']['train']['n_docs']} documents),
   tuned on {meta['data']['dev']['n_sentences']} dev sentences ({meta['data']['dev']['n_docs']} documents, split by document)
 - Seed {cfg['seed']}, {train.get('epochs_run', '-')} epoch(s), {train['wall_s']:.0f} s wall time, best at step {train.get('best_step', '-')}
-- Created {meta['created']} with {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}
+- Created {meta['created']} with {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}{blend}
+
+## Operating points
+
+`framing score --operating-point NAME` (or `Framer.load(dir, operating_point=NAME)`) picks one.
+
+| point | what it is for | {' | '.join(f'`{label}`' for label in meta['labels'])} |
+|---|---|{'---|' * len(meta['labels'])}
+{point_rows}
 
 ## Dev metrics (thresholds tuned on dev)
 

@@ -24,6 +24,14 @@ class DataConfig:
     """Dev records, split from train by document: early stopping and threshold tuning."""
     langs: list[str] = field(default_factory=lambda: ["ko"])
     """Record languages to train on; add "en" to use the English originals as extra examples."""
+    stream_dev: list[str] = field(default_factory=list)
+    """Dev records at an ordinary news stream's base rate (whole articles, every sentence
+    labelled). When given, the model also gets a 'stream' operating point: per label the
+    threshold with the best F1 expected at the stream's base rate (recall from every dev
+    positive, false alarms from every dev negative, base rate from these records)."""
+    default_point: Literal["dense", "stream"] = "dense"
+    """Operating point the model uses unless told otherwise: 'dense' (thresholds with the best
+    F1 on `dev`) or 'stream' (needs `stream_dev`)."""
 
 
 @dataclass
@@ -48,6 +56,10 @@ class ModelConfig:
     """Keep only the encoder's first N transformer layers (0: all); the dropped top layers are
     never loaded. Less than proportional savings (embeddings, pooling and tokenising remain):
     10 of e5-small's 12 layers scored 10-20% faster on 2 cores."""
+    freeze_layers: int = 0
+    """Freeze the embeddings and the encoder's first N layers, compute their outputs once per
+    training sentence, and train only the layers above them (0: train every layer). Each step
+    then runs only the top layers, forward and backward: the lever on CPUs without native bf16."""
     freeze_embeddings: bool = True
     """Freeze the word embeddings (96M of e5-small's 118M weights): 2-3x faster on CPU and
     keeps multilingual alignment for words the training data never shows."""
@@ -61,6 +73,10 @@ class ModelConfig:
     """tfidf: vocabulary size cap."""
     C: float = 4.0
     """tfidf: inverse regularisation strength of the logistic regressions."""
+    ngram_weight: Union[float, Literal["auto"]] = 0.0
+    """transformer: weight of a character n-gram TF-IDF model (the tfidf settings above),
+    trained on the same data and stored inside the model directory, in the averaged
+    probabilities (0: none). 'auto' picks it on dev from 0, 0.1, ..., 0.7."""
 
 
 @dataclass
@@ -200,6 +216,11 @@ def load_config(path: str | Path, overrides: dict[str, str] | None = None) -> Co
         check_labels(config.train.pos_weight, path)
     elif config.train.pos_weight not in ("auto", "none"):
         raise FramingError(Errors.E103, path=path, key="train.pos_weight", expected="'auto', 'none' or a mapping", got=config.train.pos_weight)
+    if config.data.default_point == "stream" and not config.data.stream_dev:
+        raise FramingError(Errors.E104, path=path, key="data.stream_dev (data.default_point is 'stream')")
+    weight = config.model.ngram_weight
+    if weight != "auto" and not 0 <= weight <= 1:
+        raise FramingError(Errors.E103, path=path, key="model.ngram_weight", expected="'auto' or a number in [0, 1]", got=weight)
     return config
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framing.eval.metrics import score, tune_thresholds
+from framing.eval.metrics import score, tune_stream_thresholds, tune_thresholds
 from framing.labels import LABELS
 from framing.training.artifacts import atomic_directory, check_output, write_meta
 from framing.training.config import Config
@@ -47,13 +47,25 @@ def train(config: Config, force: bool = False, root: Path | None = None, quiet: 
         backend, history = _fit_transformer(config, train_recs, dev_recs, quiet)
     y_dev = label_matrix(dev_recs, labels)
     dev_probs = backend.predict_proba([r.text for r in dev_recs])
+    if config.model.kind == "transformer" and config.model.ngram_weight != 0:
+        backend, dev_probs, history["ngram"] = _blend_ngram(config, backend, train_recs, y_dev, dev_probs, dev_recs)
     thresholds = tune_thresholds(y_dev, dev_probs)
+    points = {"dense": {label: float(t) for label, t in zip(labels, thresholds)}}
+    data = {"train": _data_summary(train_recs, train_hashes), "dev": _data_summary(dev_recs, dev_hashes)}
+    if config.data.stream_dev:
+        stream_recs, stream_hashes = load_split(config.data.stream_dev, labels, ["ko"], root)
+        data["stream_dev"] = _data_summary(stream_recs, stream_hashes)
+        stream = tune_stream_thresholds(y_dev, dev_probs, label_matrix(stream_recs, labels),
+                                        backend.predict_proba([r.text for r in stream_recs]))
+        points["stream"] = {label: float(t) for label, t in zip(labels, stream)}
     dev_metrics = score(y_dev, dev_probs >= thresholds, labels)
     meta = {
         "kind": config.model.kind, "labels": labels, "output": str(output),
-        "thresholds": {label: float(t) for label, t in zip(labels, thresholds)},
+        "thresholds": points[config.data.default_point], "default_point": config.data.default_point,
+        "operating_points": points,
+        "ngram_weight": getattr(backend, "weight", 0.0),
         "config": config.to_dict(),
-        "data": {"train": _data_summary(train_recs, train_hashes), "dev": _data_summary(dev_recs, dev_hashes)},
+        "data": data,
         "dev_metrics": dev_metrics,
         "training": {**history, "wall_s": round(time.time() - started, 1)},
     }
@@ -73,6 +85,19 @@ def _fit_tfidf(config: Config, records: list[Record]):
     backend = TfidfLabeller.fit([r.text for r in records], label_matrix(records, config.labels),
                                 (m.ngram_min, m.ngram_max), m.max_features, m.C, config.seed)
     return backend, {"epochs_run": 1}
+
+
+def _blend_ngram(config: Config, transformer, train_recs, y_dev, dev_probs, dev_recs):
+    """Train the n-gram model on the same data and blend it in, with the configured weight or
+    the one that is best on dev ('auto')."""
+    from framing.model.blend import Blend, choose_weight
+
+    ngram, _ = _fit_tfidf(config, train_recs)
+    ngram_probs = ngram.predict_proba([r.text for r in dev_recs])
+    weight, trials = ((config.model.ngram_weight, []) if config.model.ngram_weight != "auto"
+                      else choose_weight(y_dev, dev_probs, ngram_probs, config.labels))
+    blend = Blend(transformer, ngram, weight)
+    return blend, blend.mix(dev_probs, ngram_probs), {"weight": weight, "dev_trials": trials}
 
 
 def _pos_weight(y: np.ndarray, setting, labels) -> np.ndarray | None:
@@ -116,11 +141,12 @@ def build_labeller(config: Config):
     return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
 
 
-def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: bool, max_tokens: int) -> float:
+def backward_batch(model, loss_fn, seqs: list, y, pad_id: int, bf16: bool, max_tokens: int, frozen: int = 0) -> float:
     """Accumulate the gradient of the batch's mean loss, in passes of at most ``max_tokens``
     padded tokens (0: one pass): activation memory is capped, the gradient is the same.
-    Returns the loss."""
-    from framing.model.classifier import autocast, pad_batch, padded_width
+    ``seqs`` are token ids, or with ``frozen`` > 0 the cached outputs of the frozen lower
+    layers (``FrameClassifier.lower``). Returns the loss."""
+    from framing.model.classifier import autocast, pad_batch, pad_states, padded_width
 
     # Widths in steps of 16: with a few distinct shapes the allocator reuses freed activation
     # blocks; with every width from 10 to 128 glibc's heap fragments and peak RSS grew by
@@ -129,14 +155,48 @@ def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: 
     size = max(1, max_tokens // width) if max_tokens else len(seqs)
     loss = 0.0
     for start in range(0, len(seqs), size):
-        input_ids, mask = pad_batch(seqs[start:start + size], pad_id, multiple_of=16)
-        with autocast(bf16):
-            logits = model(input_ids, mask)
+        if frozen:
+            states, mask = pad_states(seqs[start:start + size], multiple_of=16)
+            with autocast(bf16):
+                logits = model.upper(states, mask, frozen)
+        else:
+            states, mask = pad_batch(seqs[start:start + size], pad_id, multiple_of=16)
+            with autocast(bf16):
+                logits = model(states, mask)
         # Weighted by its share of the batch, each pass adds its part of the batch-mean gradient.
-        part_loss = loss_fn(logits.float(), y[start:start + size]) * (len(input_ids) / len(seqs))
+        part_loss = loss_fn(logits.float(), y[start:start + size]) * (len(states) / len(seqs))
         part_loss.backward()
         loss += part_loss.item()
     return loss
+
+
+def _lower_states(labeller, ids: list[list[int]], n: int, batch_size: int = 64) -> list:
+    """Freeze the embeddings and the first ``n`` layers and return their output for every
+    training sentence, computed once (the top layers then train on these states)."""
+    import torch
+
+    from framing.model.classifier import autocast, pad_batch
+
+    model = labeller.model
+    depth = len(model.encoder.encoder.layer)
+    if not 0 < n < depth:
+        from framing.errors import Errors, FramingError
+
+        raise FramingError(Errors.E311, frozen=n, depth=depth, depth_minus_one=depth - 1)
+    for p in [*model.encoder.embeddings.parameters(), *model.encoder.encoder.layer[:n].parameters()]:
+        p.requires_grad_(False)
+    model.eval()
+    states = [None] * len(ids)
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in chunk], labeller.tokenizer.pad_token_id or 0, multiple_of=8)
+            with autocast(labeller.bf16):
+                hidden = model.lower(input_ids, mask, n).float()
+            for row, i in enumerate(chunk):
+                states[i] = hidden[row, : len(ids[i])].clone()
+    return states
 
 
 def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
@@ -152,6 +212,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     if truncated:
         print(f"warning: {truncated} training sentence(s) longer than model.max_length={m.max_length} tokens "
               "were truncated", file=sys.stderr)
+    inputs = _lower_states(labeller, ids, m.freeze_layers) if m.freeze_layers else ids
     y = torch.tensor(label_matrix(train_recs, config.labels))
     pw = _pos_weight(y.numpy(), t.pos_weight, config.labels)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw))
@@ -178,7 +239,8 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
         for batch in _length_batches([len(x) for x in ids], t.batch_size, rng):
             model.train()
             optimizer.zero_grad(set_to_none=True)
-            loss = backward_batch(model, loss_fn, [ids[i] for i in batch], y[batch], pad_id, t.bf16, t.max_tokens_per_pass)
+            loss = backward_batch(model, loss_fn, [inputs[i] for i in batch], y[batch], pad_id, labeller.bf16,
+                                  t.max_tokens_per_pass, m.freeze_layers)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
@@ -203,7 +265,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     del optimizer, schedule  # free Adam's moments and the gradients before the copies below
     model.zero_grad(set_to_none=True)
     model.load_state_dict(best["state"], strict=False)
-    if t.bf16:
+    if labeller.bf16:
         # Serve (and save) bf16 encoder weights: ~60% faster than re-casting fp32 weights under
         # autocast on every call. Cast now, so the dev thresholds and metrics that train()
         # records are those of exactly the weights that will be saved.

@@ -1,0 +1,92 @@
+"""Assemble the real-register splits from the annotation files.
+
+    python data/tools/build_realworld.py
+
+- data/realworld/{train,dev,test}/paraphrased.jsonl: sentences paraphrased from Korean news
+  pages (data/annotation/realworld/, brief in data/annotation/REALWORLD_BRIEF.md). The batches
+  were written per split with disjoint event lists (test events: ids t-*, dev: d-*, train: r-*),
+  so the test split is split by event as well as by article. Test labels are the adjudicated
+  result of two blind passes (pass2_test.jsonl, adjudication_test.jsonl).
+- data/stream/{train,dev,test}/wikinews.jsonl: every sentence of the 322 Korean Wikinews
+  articles, split by article (data/annotation/wikinews/split.json); test labels are the
+  adjudicated result of two blind passes, train/dev labels one pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1]
+ANN = DATA / "annotation"
+RW_LICENSE = "paraphrase of a public news page (facts only, own wording; cited by URL)"
+WIKINEWS_LICENSE = "CC BY 2.5 (Korean Wikinews, ko.wikinews.org; attribute the article URL)"
+RW_SPLITS = {"test": ["test_a", "test_b", "test_c"], "dev": ["dev"], "train": ["train_a", "train_b", "train_c"]}
+EVENT_PREFIX = {"test": "t-", "dev": "d-", "train": "r-"}
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+
+
+def final_labels(first: list[dict], second: dict[str, dict], adjudicated: dict[str, dict]) -> list[dict]:
+    """First-pass records with the adjudicated labels where the blind second pass disagreed."""
+    out = []
+    for r in first:
+        r = dict(r)
+        other = second.get(r["id"])
+        if other is not None:
+            r["second_annotator"] = other["annotator"]
+            if set(other["labels"]) != set(r["labels"]):
+                if r["id"] not in adjudicated:
+                    raise SystemExit(f"{r['id']}: passes disagree and there is no adjudication")
+                r["labels"] = adjudicated[r["id"]]["labels"]
+                r["adjudicated"] = True
+        out.append(r)
+    return out
+
+
+def write(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def realworld() -> None:
+    second = {r["id"]: r for r in read(ANN / "realworld" / "pass2_test.jsonl")}
+    adjudicated = {r["id"]: r for r in read(ANN / "realworld" / "adjudication_test.jsonl")}
+    seen_docs: set[str] = set()
+    for split, batches in RW_SPLITS.items():
+        records = [r for b in batches for r in read(ANN / "realworld" / f"{b}.jsonl")]
+        for r in records:
+            event = r["source"]["event"]
+            assert event.startswith(EVENT_PREFIX[split]) or (split == "train" and not event[:2] in ("t-", "d-")), (split, r["id"], event)
+            r.setdefault("lang", "ko")
+            r["source"] = {"corpus": "korean_news_paraphrased", **r["source"]}
+            r["license"] = RW_LICENSE
+        if split == "test":
+            records = final_labels(records, second, adjudicated)
+        docs = {r["doc"] for r in records}
+        assert not docs & seen_docs, f"{split}: documents already in another split"
+        seen_docs |= docs
+        write(DATA / "realworld" / split / "paraphrased.jsonl", records)
+
+
+def stream() -> None:
+    split = json.loads((ANN / "wikinews" / "split.json").read_text())
+    sentences = read(ANN / "wikinews" / "sentences.jsonl")
+    first = {r["id"]: r for name in ("pass1_test", "pass1_rest") for r in read(ANN / "wikinews" / f"{name}.jsonl")}
+    second = {r["id"]: r for r in read(ANN / "wikinews" / "pass2_test.jsonl")}
+    adjudicated = {r["id"]: r for r in read(ANN / "wikinews" / "adjudication.jsonl")}
+    records = [{"id": s["id"], "doc": s["doc"], "text": s["text"], "labels": first[s["id"]]["labels"], "lang": "ko",
+                "origin": "real", "source": s["source"], "license": WIKINEWS_LICENSE,
+                "annotator": first[s["id"]]["annotator"]} for s in sentences]
+    for name in ("test", "dev", "train"):
+        part = [r for r in records if split[r["doc"]] == name]
+        if name == "test":
+            part = final_labels(part, second, adjudicated)
+        write(DATA / "stream" / name / "wikinews.jsonl", part)
+
+
+if __name__ == "__main__":
+    realworld()
+    stream()
