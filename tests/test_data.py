@@ -89,3 +89,76 @@ def test_train_and_dev_sizes(splits):
 def test_data_card_counts_match_files():
     assert datacard.render(datacard.compute()) == datacard.current_section(), \
         "data/README.md is stale: run `python data/tools/datacard.py`"
+
+
+# ---------- real-register and stream splits (issues 8 and 11) ----------
+
+REAL_SPLITS = ("realworld/train", "realworld/dev", "realworld/test", "stream/train", "stream/dev", "stream/test")
+
+
+@pytest.fixture(scope="module")
+def real():
+    return {s: load(s) for s in REAL_SPLITS}
+
+
+def test_real_records_carry_their_provenance(real):
+    for split, recs in real.items():
+        assert recs, split
+        for r in recs:
+            missing = [k for k in REQUIRED if k not in r]
+            assert not missing and r["lang"] == "ko" and set(r["labels"]) <= set(LABELS), (split, r.get("id"), missing)
+            if split.startswith("realworld"):
+                assert r["origin"] == "paraphrased" and r["writer"]
+                assert all(r["source"].get(k) for k in ("url", "outlet", "date", "event")), r["id"]
+            else:
+                assert r["origin"] == "real" and r["source"]["url"].startswith("https://ko.wikinews.org/")
+            if split.endswith("test"):
+                assert r["second_annotator"] != r["annotator"], r["id"]  # two blind passes
+
+
+def test_real_splits_are_by_document_and_test_by_event(real, splits):
+    docs = {s: {r["doc"] for r in recs} for s, recs in {**splits, **real}.items()}
+    names = list(docs)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not docs[a] & docs[b], (a, b)
+    events = {s: {r["source"]["event"] for r in real[s]} for s in ("realworld/train", "realworld/dev", "realworld/test")}
+    assert not events["realworld/test"] & (events["realworld/train"] | events["realworld/dev"])
+    assert not events["realworld/dev"] & events["realworld/train"]
+
+
+def test_no_reserved_page_is_used():
+    from reserved import reserved_hashes, reserved_in_tree
+
+    hashes = reserved_hashes()
+    if not hashes:
+        pytest.skip("../shared/reserved-urls.sha256 is not beside this checkout")
+    assert reserved_in_tree(ROOT / "data", hashes) == []
+
+
+def test_realworld_and_stream_sizes(real):
+    test, dev, train = real["realworld/test"], real["realworld/dev"], real["realworld/train"]
+    assert len(test) >= 600 and len({r["doc"] for r in test}) >= 40
+    assert len({r["source"]["outlet"] for r in test}) >= 12 and len({r["source"]["event"] for r in test}) >= 15
+    for label in LABELS:
+        assert sum(label in r["labels"] for r in test) >= 40, label
+    assert sum(not r["labels"] for r in test) / len(test) >= 0.35
+    assert len(dev) >= 300 and len(train) >= 1500 and len({r["doc"] for r in train}) >= 100
+    stream = real["stream/test"]
+    assert len(stream) >= 1500 and len({r["doc"] for r in stream}) >= 150
+    assert sum(bool(r["labels"]) for r in stream) / len(stream) < 0.05  # a natural base rate
+
+
+def test_robustness_pairs(real):
+    pairs = [json.loads(line) for line in (ROOT / "data" / "robustness" / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    test = {r["id"]: r for r in real["realworld/test"]}
+    assert len(pairs) >= 300 and len({p["id"] for p in pairs}) == len(pairs)
+    kinds = Counter(p["kind"] for p in pairs)
+    assert {"synonym", "spacing", "quotes", "speech", "headline", "sense"} <= set(kinds)
+    for p in pairs:
+        source = test[p["a"]["from"]]  # built only from held-out test sentences
+        assert p["a"]["text"] == source["text"] and p["a"]["labels"] == source["labels"] and p["b"]["text"] != p["a"]["text"]
+        if p["expect"] == "same":
+            assert p["b"]["labels"] == p["a"]["labels"]
+        else:
+            assert p["kind"] == "sense" and p["label"] in p["a"]["labels"] and p["label"] not in p["b"]["labels"]

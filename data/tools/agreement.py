@@ -2,6 +2,7 @@
 
     python data/tools/agreement.py            # prints Cohen's kappa per label (Markdown)
     python data/tools/agreement.py --disagreements data/annotation/disagreements.jsonl
+    python data/tools/agreement.py --set realworld   # or --set stream
 
 Pass 1: data/annotation/labelled/*.jsonl; pass 2: data/annotation/blind/pass2_*.jsonl.
 Kappa is computed per label over the sentences both passes labelled."""
@@ -23,9 +24,17 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def passes() -> tuple[dict[str, dict], dict[str, dict]]:
-    first = {r["id"]: r for f in sorted((ANN / "labelled").glob("*.jsonl")) for r in read(f)}
-    second = {r["id"]: r for f in sorted((ANN / "blind").glob("pass2_*.jsonl")) for r in read(f)}
+PASSES = {  # set: (first-pass files, blind second-pass files), globs under data/annotation/
+    "gold": ("labelled/*.jsonl", "blind/pass2_*.jsonl"),
+    "realworld": ("realworld/test_?.jsonl", "realworld/pass2_test*.jsonl"),
+    "stream": ("wikinews/pass1_test.jsonl", "wikinews/pass2_test.jsonl"),
+}
+
+
+def passes(name: str = "gold") -> tuple[dict[str, dict], dict[str, dict]]:
+    first_glob, second_glob = PASSES[name]
+    first = {r["id"]: r for f in sorted(ANN.glob(first_glob)) for r in read(f)}
+    second = {r["id"]: r for f in sorted(ANN.glob(second_glob)) for r in read(f)}
     return first, second
 
 
@@ -47,8 +56,9 @@ def kappa_table(first: dict, second: dict) -> tuple[str, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--disagreements", type=Path)
+    ap.add_argument("--set", default="gold", choices=sorted(PASSES), help="which double-annotated set")
     args = ap.parse_args()
-    first, second = passes()
+    first, second = passes(args.set)
     table, _ = kappa_table(first, second)
     print(table)
     if args.disagreements:

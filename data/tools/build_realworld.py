@@ -52,8 +52,8 @@ def write(path: Path, records: list[dict]) -> None:
 
 
 def realworld() -> None:
-    second = {r["id"]: r for r in read(ANN / "realworld" / "pass2_test.jsonl")}
-    adjudicated = {r["id"]: r for r in read(ANN / "realworld" / "adjudication_test.jsonl")}
+    second = {r["id"]: r for f in sorted((ANN / "realworld").glob("pass2_test*.jsonl")) for r in read(f)}
+    adjudicated = {r["id"]: r for f in sorted((ANN / "realworld").glob("adjudication_test*.jsonl")) for r in read(f)}
     seen_docs: set[str] = set()
     for split, batches in RW_SPLITS.items():
         records = [r for b in batches for r in read(ANN / "realworld" / f"{b}.jsonl")]
@@ -65,6 +65,8 @@ def realworld() -> None:
             r["license"] = RW_LICENSE
         if split == "test":
             records = final_labels(records, second, adjudicated)
+            unchecked = [r["id"] for r in records if "second_annotator" not in r]
+            assert not unchecked, f"test sentences without a blind second pass: {unchecked[:3]}"
         docs = {r["doc"] for r in records}
         assert not docs & seen_docs, f"{split}: documents already in another split"
         seen_docs |= docs
@@ -87,6 +89,27 @@ def stream() -> None:
         write(DATA / "stream" / name / "wikinews.jsonl", part)
 
 
+def robustness() -> None:
+    """Keep the robustness pairs (data/robustness/pairs.jsonl, built from realworld test
+    sentences) in step with the adjudicated test labels: an invariant pair's two texts share
+    the source's final labels; a flip pair whose source lost the label it flips is dropped."""
+    final = {r["id"]: r["labels"] for r in read(DATA / "realworld" / "test" / "paraphrased.jsonl")}
+    path = DATA / "robustness" / "pairs.jsonl"
+    kept, dropped = [], []
+    for pair in read(path):
+        labels = final[pair["a"]["from"]]
+        if pair["expect"] == "flip" and pair["label"] not in labels:
+            dropped.append(pair["id"])
+            continue
+        pair["a"]["labels"] = labels
+        if pair["expect"] == "same":
+            pair["b"]["labels"] = labels
+        kept.append(pair)
+    write(path, kept)
+    print(f"robustness: {len(kept)} pairs kept, dropped {dropped}")
+
+
 if __name__ == "__main__":
     realworld()
     stream()
+    robustness()

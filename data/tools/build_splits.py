@@ -24,7 +24,8 @@ DATA = Path(__file__).resolve().parents[1]
 ANN = DATA / "annotation"
 GOLD_PARK_LINES = range(451, 571)  # a contiguous block of real Korean news
 FIELDS = ("id", "doc", "text", "labels", "lang", "origin", "source", "license", "original_text",
-          "original_lang", "translator", "annotator", "adjudicated", "rendering")
+          "original_lang", "translator", "annotator", "adjudicated", "rechecked", "rendering", "rendering_of", "writer",
+          "label_checker")
 
 
 def norm(text: str) -> str:
@@ -54,16 +55,45 @@ GOLD_TRANSLATED = {r["id"] for name in ("gold_translate_a", "gold_translate_b")
                    for r in read(ANN / "batches" / f"{name}.jsonl")}
 
 
+def write_renderings(path: Path, train: list[dict]) -> None:
+    """Alternative renderings of the translated training sentences in other registers
+    (data/annotation/renderings/). A rendering keeps its source sentence's final labels only
+    where a second reader, labelling the rendering blind (blind_labels.jsonl), gave the same
+    labels; the others are left out (a rendering that may have shifted the frame)."""
+    renderings, blind = ANN / "renderings" / "renderings.jsonl", ANN / "renderings" / "blind_labels.jsonl"
+    if not renderings.exists() or not blind.exists():
+        return
+    checks = {c["id"]: c for c in read(blind)}
+    source = {r["id"]: r for r in train if r["origin"] == "translated"}
+    kept = Counter()
+    with path.open("w", encoding="utf-8") as fh:
+        for x in read(renderings):
+            r, check = source.get(x["source_id"]), checks.get(x["id"])
+            ok = r is not None and check is not None and set(check["labels"]) == set(r["labels"])
+            kept[ok] += 1
+            if ok:
+                row = {**{k: r[k] for k in FIELDS if k in r}, "id": x["id"], "text": x["text"], "origin": "rendered",
+                       "rendering": x["register"], "rendering_of": r["id"], "writer": x["writer"],
+                       "label_checker": check["annotator"]}
+                fh.write(json.dumps({k: row[k] for k in FIELDS if k in row}, ensure_ascii=False) + "\n")
+    print(f"renderings: {kept[True]} kept, {kept[False]} left out (blind check disagreed or source not in train)")
+
+
 def main() -> None:
     records = []
     for f in sorted((ANN / "labelled").glob("*.jsonl")) + sorted((ANN / "authored").glob("*.jsonl")):
         records += read(f)
     adjudicated = {r["id"]: r for r in read(ANN / "adjudication.jsonl")} if (ANN / "adjudication.jsonl").exists() else {}
+    # Labels re-checked against rulings 11-17 (added after the first labelling).
+    rechecked = {r["id"]: r for r in read(ANN / "recheck_rulings_11_17.jsonl")} if (ANN / "recheck_rulings_11_17.jsonl").exists() else {}
     for r in records:
         r.setdefault("lang", "ko")
         if r["id"] in adjudicated:
             r["labels"] = adjudicated[r["id"]]["final"]
             r["adjudicated"] = True
+        if r["id"] in rechecked:
+            r["labels"] = rechecked[r["id"]]["labels"]
+            r["rechecked"] = f"ruling {rechecked[r['id']]['ruling']}"
         r["labels"] = sorted(set(r["labels"]), key=LABELS.index)
 
     splits = {"gold": [], "dev": [], "train": []}
@@ -104,6 +134,8 @@ def main() -> None:
                         fh.write(json.dumps({**{k: r[k] for k in FIELDS if k in r}, "id": r["id"] + "-en", "text": r["original_text"],
                                              "lang": "en", "origin": "real", "original_text": r["text"], "original_lang": "ko"},
                                             ensure_ascii=False) + "\n")
+        if name == "train":
+            write_renderings(out / "rendered.jsonl", recs)
         print(name, len(recs), dict(Counter(l for r in recs for l in r["labels"])))
     print("dropped", dict(dropped))
 
