@@ -38,11 +38,13 @@ def test_every_record_validates(splits):
         for r in recs:
             missing = [k for k in REQUIRED if k not in r]
             assert not missing, (split, r.get("id"), missing)
-            assert r["origin"] in ("real", "translated", "authored") and r["lang"] in ("ko", "en")
+            assert r["origin"] in ("real", "translated", "authored", "rendered") and r["lang"] in ("ko", "en")
             assert set(r["labels"]) <= set(LABELS) and len(set(r["labels"])) == len(r["labels"])
             assert r["text"].strip() and r["license"] and r["source"].get("corpus")
             if r["origin"] == "translated":
                 assert r["original_text"] and r["original_lang"] == "en" and r["translator"]
+            if r["origin"] == "rendered":  # a re-rendering of a translated training sentence, labels checked blind
+                assert split == "train" and r["rendering_of"] and r["writer"] and r["label_checker"]
             ids[r["id"]] += 1
     assert max(ids.values()) == 1
 
@@ -82,6 +84,8 @@ def test_train_and_dev_sizes(splits):
         assert sum(label in r["labels"] for r in train) >= 150, label
     assert sum(r["origin"] == "authored" for r in train) / len(train) <= 0.25
     assert sum(r["origin"] == "translated" for r in train + dev) >= 1500
+    rendered = {r["rendering_of"] for r in train if r["origin"] == "rendered"}
+    assert len(rendered) >= 0.8 * sum(r["origin"] == "translated" for r in train)
     park = [r for s in splits.values() for r in s if r["source"]["corpus"] == "korean_news_park" and r["lang"] == "ko"]
     assert len(park) == 1000 and len({r["source"]["line"] for r in park}) == 1000
 
