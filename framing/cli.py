@@ -90,7 +90,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
           fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table, jsonl, csv or html (default: table on a terminal, else jsonl)."),
           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
           threshold: List[str] = typer.Option([], "--threshold", "-t", help="Override: 0.5 for all labels, or label=0.4 (repeatable)."),
-          strict: bool = typer.Option(False, help="Stop at the first bad input instead of skipping it."),
+          strict: bool = typer.Option(False, help="Stop at the first bad input or JSONL line instead of skipping it."),
           max_mb: float = typer.Option(20.0, help="Refuse inputs larger than this many MB."),
           batch_size: int = typer.Option(32, help="Sentences per forward pass.")):
     """Split articles into sentences and label each sentence."""
@@ -106,7 +106,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
         raise typer.BadParameter(f"unknown format {fmt!r}; use table, jsonl, csv or html", param_hint="--format")
     thresholds = parse_thresholds(threshold)
     framer = Framer.load(model)
-    docs, failed = [], 0
+    docs, failed, bad = [], 0, []
     paths = []
     for item in articles:
         try:
@@ -116,9 +116,14 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
                 raise
             typer.echo(f"error: {err} (skipped)", err=True)
             failed += 1
+
+    def skip_record(err: FramingError) -> None:  # a bad JSONL line: report it, score the others
+        typer.echo(f"error: {err} (skipped)", err=True)
+        bad.append(err)
+
     for path in paths:
         try:
-            for doc in read_input(path, max_mb):
+            for doc in read_input(path, max_mb, None if strict else skip_record):
                 for warning in doc.warnings:
                     typer.echo(f"warning: {warning}", err=True)
                 docs.append((doc.name, doc.text, split_sentences(doc.text)))
@@ -127,8 +132,9 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
                 raise
             typer.echo(f"error: {err} (skipped)", err=True)
             failed += 1
+    problems = (f"; {failed} input(s) failed" if failed else "") + (f"; {len(bad)} bad record(s) skipped" if bad else "")
     if not docs:
-        typer.echo(f"error: no input could be scored ({failed} failed)", err=True)
+        typer.echo(f"error: no input could be scored{problems}", err=True)
         raise typer.Exit(2)
     texts = [s.text for _, _, sents in docs for s in sents]
     with tqdm(total=len(texts), desc="scoring", unit="sent", file=sys.stderr,
@@ -142,8 +148,8 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
               "html": lambda d: to_html(d, str(model), {**framer.thresholds, **thresholds})}[fmt]
     write_output(render(scored), output)
     summary = f"scored {len(scored)} document(s), {len(texts)} sentence(s)"
-    typer.echo(summary + (f"; {failed} input(s) failed" if failed else "") + (f"; wrote {output}" if output else ""), err=True)
-    if failed:
+    typer.echo(summary + problems + (f"; wrote {output}" if output else ""), err=True)
+    if failed or bad:
         raise typer.Exit(1)
 
 

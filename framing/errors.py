@@ -18,9 +18,11 @@ class Errors:
             "`iconv -f CP949 -t UTF-8 {path} > out.txt`.")
     E005 = "{path}: file is {size_mb:.1f} MB, above the {limit_mb} MB limit. Split it, or raise the limit with --max-mb."
     E006 = "{path}:{line}: invalid JSON ({problem}). Fix or remove that line."
-    E007 = "{path}:{line}: JSON object has no string '{field}' field. Each JSONL line needs {{\"{field}\": \"...\"}}."
+    E007 = ("{path}:{line}: record has no string '{field}' field (it is {got}). Each record needs "
+            "{{\"{field}\": \"...\"}}; `framing batch --text-field` names another field.")
     E008 = "{path}: no such file or folder, and no file matched it as a glob. Check the path."
     E009 = "{path}: no .txt, .jsonl or .html files found in this folder."
+    E010 = "{path}:{line}: '{field}' is empty or only whitespace. Give the record some text, or remove it."
     # Configs
     E101 = "{path}: config is not valid YAML ({problem}). Fix the syntax at the place shown."
     E102 = "{path}: unknown config key '{key}'. Valid keys here: {valid}."
