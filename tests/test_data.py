@@ -89,3 +89,21 @@ def test_train_and_dev_sizes(splits):
 def test_data_card_counts_match_files():
     assert datacard.render(datacard.compute()) == datacard.current_section(), \
         "data/README.md is stale: run `python data/tools/datacard.py`"
+
+
+def test_corpus_loads_as_a_hugging_face_dataset(tmp_path):
+    """The card's YAML header declares the splits and features: `load_dataset("data")` works."""
+    import datasets
+
+    assert datacard.render_header() == datacard.current_header(), \
+        "data/README.md's YAML header is stale: run `python data/tools/datacard.py`"
+    ds = datasets.load_dataset(str(ROOT / "data"), cache_dir=str(tmp_path / "cache"))
+    counts = datacard.compute()
+    assert {split: ds[split].num_rows for split in ds} == {split: counts[split]["sentences"] for split in datacard.SPLITS}
+    gold = ds["gold"]
+    assert gold.features["text"] == datasets.Value("string") and gold.features["source"]["line"] == datasets.Value("int64")
+    first = json.loads((ROOT / "data" / "gold" / sorted(p.name for p in (ROOT / "data" / "gold").glob("*.jsonl"))[0])
+                       .read_text(encoding="utf-8").splitlines()[0])
+    assert gold[0]["id"] == first["id"] and gold[0]["labels"] == first["labels"]
+    assert datacard.feature([{"a": 1}, {"b": [True]}, None]) == \
+        {"struct": [{"name": "a", "dtype": "int64"}, {"name": "b", "sequence": "bool"}]}
