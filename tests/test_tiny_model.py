@@ -203,3 +203,19 @@ def test_encoder_cut_to_its_first_layers(tiny_config, tmp_path):
     assert encoder.config.num_hidden_layers == 1 and len(encoder.encoder.layer) == 1
     with pytest.raises(FramingError, match=r"E309.*has 2 layers"):
         train(load_config(tiny_config, {"model.layers": "3", "output": str(tmp_path / "e")}), quiet=True)
+
+
+def test_device_choice(trained_tiny):
+    """--device: auto takes a GPU only when there is one; the tests run on the CPU."""
+    import torch
+
+    from framing.model.classifier import resolve_device
+
+    assert resolve_device("cpu") == "cpu" and resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(FramingError, match=r"E310.*--device tpu.*auto, cpu and cuda"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(FramingError, match=r"E310.*sees no CUDA GPU.*--device cpu"):
+            Framer.load(trained_tiny, device="cuda")
+    texts = [t for t, _ in TINY]
+    assert np.array_equal(Framer.load(trained_tiny, device="auto").predict_proba(texts), Framer.load(trained_tiny).predict_proba(texts))

@@ -32,8 +32,9 @@ def _data_summary(records: list[Record], hashes: dict[str, str]) -> dict:
     return {"files": hashes, "n_sentences": len(records), "n_docs": len({r.doc for r in records})}
 
 
-def train(config: Config, force: bool = False, root: Path | None = None, quiet: bool = False) -> Path:
-    """Train, tune thresholds on dev, and write the model directory ``config.output``."""
+def train(config: Config, force: bool = False, root: Path | None = None, quiet: bool = False, device: str = "auto") -> Path:
+    """Train on ``device`` (auto, cpu, cuda), tune thresholds on dev, and write the model
+    directory ``config.output``: the same files whatever the device (weights come back to the CPU)."""
     output = Path(config.output)
     check_output(output, force)  # fail before minutes of training, not after
     labels = config.labels
@@ -44,7 +45,7 @@ def train(config: Config, force: bool = False, root: Path | None = None, quiet: 
     if config.model.kind == "tfidf":
         backend, history = _fit_tfidf(config, train_recs)
     else:
-        backend, history = _fit_transformer(config, train_recs, dev_recs, quiet)
+        backend, history = _fit_transformer(config, train_recs, dev_recs, quiet, device)
     y_dev = label_matrix(dev_recs, labels)
     dev_probs = backend.predict_proba([r.text for r in dev_recs])
     thresholds = tune_thresholds(y_dev, dev_probs)
@@ -98,7 +99,7 @@ def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> 
     return batches
 
 
-def build_labeller(config: Config):
+def build_labeller(config: Config, device: str = "cpu"):
     """The untrained transformer labeller of a config: base encoder + fresh head."""
     import torch
 
@@ -113,10 +114,11 @@ def build_labeller(config: Config):
     model = FrameClassifier(encoder, len(config.labels), m.dropout)
     if m.freeze_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
+    return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16, device)
 
 
-def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: bool, max_tokens: int) -> float:
+def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: bool, max_tokens: int,
+                   device: str = "cpu") -> float:
     """Accumulate the gradient of the batch's mean loss, in passes of at most ``max_tokens``
     padded tokens (0: one pass): activation memory is capped, the gradient is the same.
     Returns the loss."""
@@ -130,21 +132,23 @@ def backward_batch(model, loss_fn, seqs: list[list[int]], y, pad_id: int, bf16: 
     loss = 0.0
     for start in range(0, len(seqs), size):
         input_ids, mask = pad_batch(seqs[start:start + size], pad_id, multiple_of=16)
-        with autocast(bf16):
-            logits = model(input_ids, mask)
+        with autocast(bf16, device):
+            logits = model(input_ids.to(device), mask.to(device))
         # Weighted by its share of the batch, each pass adds its part of the batch-mean gradient.
-        part_loss = loss_fn(logits.float(), y[start:start + size]) * (len(input_ids) / len(seqs))
+        part_loss = loss_fn(logits.float(), y[start:start + size].to(device)) * (len(input_ids) / len(seqs))
         part_loss.backward()
         loss += part_loss.item()
     return loss
 
 
-def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
+def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool, device: str = "auto"):
     import torch
     from tqdm import tqdm
 
+    from framing.model.classifier import resolve_device
+
     m, t = config.model, config.train
-    labeller = build_labeller(config)
+    labeller = build_labeller(config, resolve_device(device))
     model, tokenizer = labeller.model, labeller.tokenizer
 
     ids, _ = labeller.encode([r.text for r in train_recs], windows=False)
@@ -154,7 +158,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
               "were truncated", file=sys.stderr)
     y = torch.tensor(label_matrix(train_recs, config.labels))
     pw = _pos_weight(y.numpy(), t.pos_weight, config.labels)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw))
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw, device=labeller.device))
     y_dev = label_matrix(dev_recs, config.labels)
 
     head = list(model.head.parameters())
@@ -178,7 +182,8 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
         for batch in _length_batches([len(x) for x in ids], t.batch_size, rng):
             model.train()
             optimizer.zero_grad(set_to_none=True)
-            loss = backward_batch(model, loss_fn, [ids[i] for i in batch], y[batch], pad_id, t.bf16, t.max_tokens_per_pass)
+            loss = backward_batch(model, loss_fn, [ids[i] for i in batch], y[batch], pad_id, t.bf16, t.max_tokens_per_pass,
+                                  labeller.device)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
@@ -208,6 +213,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
         # autocast on every call. Cast now, so the dev thresholds and metrics that train()
         # records are those of exactly the weights that will be saved.
         model.encoder.to(torch.bfloat16)
+    labeller.model, labeller.device = model.to("cpu"), "cpu"  # the same artifacts, and dev metrics, on every device
     return labeller, {"epochs_run": epoch + 1, "steps": step, "best_step": best["step"],
                       "best_dev_macro_f1_during_training": round(best["f1"], 4), "history": history,
                       "truncated_train_sentences": truncated}
