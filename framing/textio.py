@@ -192,7 +192,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
         elif p.is_dir():
             found = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
             if not found:
-                raise FramingError(Errors.E009, path=item)
+                raise FramingError(Errors.E009, path=item, kinds=".txt, .jsonl or .html")
             paths += found
         elif p.exists():
             paths.append(item)
