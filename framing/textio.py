@@ -124,8 +124,22 @@ def _check_content(name: str, text: str) -> str:
     return text
 
 
-def read_bytes(data: bytes, name: str, max_mb: float = DEFAULT_MAX_MB) -> list[Document]:
-    """Turn one input's bytes into documents (one per file, or one per JSONL line)."""
+def record_text(record, name: str, line: int, field: str = "text") -> str:
+    """The normalised text of one record (a JSONL line, CSV or Parquet row), or E007/E010."""
+    value = record.get(field) if isinstance(record, dict) else None
+    if not isinstance(value, str):
+        got = ("not an object" if not isinstance(record, dict) else "missing" if field not in record
+               else "null" if value is None else type(value).__name__)
+        raise FramingError(Errors.E007, path=name, line=line, field=field, got=got)
+    text = normalise(value)
+    if not text.strip():
+        raise FramingError(Errors.E010, path=name, line=line, field=field)
+    return text
+
+
+def read_bytes(data: bytes, name: str, max_mb: float = DEFAULT_MAX_MB, on_bad_record=None) -> list[Document]:
+    """Turn one input's bytes into documents (one per file, or one per JSONL line). A bad JSONL
+    line raises, or is passed to ``on_bad_record(error)`` and skipped when that is given."""
     if len(data) > max_mb * 1024 * 1024:
         raise FramingError(Errors.E005, path=name, size_mb=len(data) / 2**20, limit_mb=max_mb)
     if not data:
@@ -133,28 +147,37 @@ def read_bytes(data: bytes, name: str, max_mb: float = DEFAULT_MAX_MB) -> list[D
     raw, encoding, warnings = decode(data, name)
     text = normalise(raw)
     if name.lower().endswith(".jsonl"):
-        return list(_jsonl_documents(text, name, encoding, warnings))
+        return list(_jsonl_documents(text, name, encoding, warnings, on_bad_record))
     if _looks_like_html(name, text):
         text = html_to_text(text)
         warnings.append(f"{name}: HTML input, scored its visible text")
     return [Document(name, _check_content(name, text), encoding, tuple(warnings))]
 
 
-def _jsonl_documents(text: str, name: str, encoding: str, warnings: list[str]) -> Iterator[Document]:
-    found = False
+def parse_json_line(line: str, name: str, n: int):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise FramingError(Errors.E006, path=name, line=n, problem=err.msg) from None
+
+
+def _jsonl_documents(text: str, name: str, encoding: str, warnings: list[str], on_bad_record) -> Iterator[Document]:
+    seen = False
     for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        seen = True
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise FramingError(Errors.E006, path=name, line=n, problem=err.msg) from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise FramingError(Errors.E007, path=name, line=n, field="text")
+            record = parse_json_line(line, name, n)
+            doc_text = record_text(record, name, n)
+        except FramingError as err:
+            if on_bad_record is None:
+                raise
+            on_bad_record(err)
+            continue
         doc_name = f"{name}:{record['id']}" if isinstance(record.get("id"), (str, int)) else f"{name}:{n}"
-        yield Document(doc_name, _check_content(f"{name}:{n}", record["text"]), encoding, tuple(warnings))
-        found = True
-    if not found:
+        yield Document(doc_name, doc_text, encoding, tuple(warnings))
+    if not seen:
         raise FramingError(Errors.E002, path=name)
 
 
@@ -169,7 +192,7 @@ def expand_inputs(inputs: list[str]) -> list[str]:
         elif p.is_dir():
             found = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
             if not found:
-                raise FramingError(Errors.E009, path=item)
+                raise FramingError(Errors.E009, path=item, kinds=".txt, .jsonl or .html")
             paths += found
         elif p.exists():
             paths.append(item)
@@ -181,11 +204,11 @@ def expand_inputs(inputs: list[str]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def read_input(path: str, max_mb: float = DEFAULT_MAX_MB) -> list[Document]:
+def read_input(path: str, max_mb: float = DEFAULT_MAX_MB, on_bad_record=None) -> list[Document]:
     if path == "-":
-        return read_bytes(sys.stdin.buffer.read(), "<stdin>", max_mb)
+        return read_bytes(sys.stdin.buffer.read(), "<stdin>", max_mb, on_bad_record)
     p = Path(path)
     size = p.stat().st_size
     if size > max_mb * 1024 * 1024:  # refuse before reading a huge file into memory
         raise FramingError(Errors.E005, path=path, size_mb=size / 2**20, limit_mb=max_mb)
-    return read_bytes(p.read_bytes(), path, max_mb)
+    return read_bytes(p.read_bytes(), path, max_mb, on_bad_record)

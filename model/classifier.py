@@ -61,10 +61,19 @@ def native_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def autocast(enabled: bool):
-    """bf16 autocast on CPU where it runs natively; a no-op otherwise."""
-    if enabled and native_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+def resolve_device(name: str = "auto") -> str:
+    """'cpu' or 'cuda' for --device auto|cpu|cuda; auto takes a GPU when torch sees one."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise FramingError(Errors.E310, device=name, problem="unknown device; the choices are auto, cpu and cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise FramingError(Errors.E310, device=name, problem=f"torch {torch.__version__} sees no CUDA GPU here")
+    return "cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name
+
+
+def autocast(enabled: bool, device: str = "cpu"):
+    """bf16 autocast on CUDA, and on CPU where bf16 runs natively; a no-op otherwise."""
+    if enabled and (device == "cuda" or native_bf16()):
+        return torch.autocast(device, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -98,9 +107,11 @@ def pad_batch(seqs: list[list[int]], pad_id: int, multiple_of: int = 1) -> tuple
 class TransformerLabeller:
     """Inference (and the save/load format) of a trained FrameClassifier."""
 
-    def __init__(self, model: FrameClassifier, tokenizer, max_length: int, text_prefix: str, bf16: bool = True):
-        self.model, self.tokenizer = model, tokenizer
-        self.max_length, self.text_prefix, self.bf16 = max_length, text_prefix, bf16 and native_bf16()
+    def __init__(self, model: FrameClassifier, tokenizer, max_length: int, text_prefix: str, bf16: bool = True,
+                 device: str = "cpu"):
+        self.model, self.tokenizer = model.to(device), tokenizer
+        self.max_length, self.text_prefix, self.device = max_length, text_prefix, device
+        self.bf16 = bf16 and (device == "cuda" or native_bf16())
 
     def encode(self, texts: list[str], windows: bool) -> tuple[list[list[int]], list[int]]:
         """Token ids per text; with ``windows``, long texts become overlapping windows (a quarter
@@ -126,9 +137,9 @@ class TransformerLabeller:
             # Widths in steps of 8 keep the allocator reusing blocks (see training/train.py): peak
             # RSS 1.68 -> 1.35 GB scoring 2,000 sentences, throughput unchanged (150 vs 152 sentences/s).
             input_ids, mask = pad_batch([ids[i] for i in chunk], pad_id, multiple_of=8)
-            with autocast(self.bf16):
-                logits = self.model(input_ids, mask)
-            window_probs[chunk] = torch.sigmoid(logits.float()).numpy()
+            with autocast(self.bf16, self.device):
+                logits = self.model(input_ids.to(self.device), mask.to(self.device))
+            window_probs[chunk] = torch.sigmoid(logits.float()).cpu().numpy()
             if progress is not None:
                 progress(len(chunk))
         probs = np.zeros((len(texts), window_probs.shape[1]), dtype=np.float32)
@@ -150,11 +161,11 @@ class TransformerLabeller:
             tok_config = json.loads(config_path.read_text(encoding="utf-8"))
             tok_config["tokenizer_class"] = "PreTrainedTokenizerFast"
             config_path.write_text(json.dumps(tok_config, indent=2), encoding="utf-8")
-        save_file({k: v.contiguous() for k, v in self.model.head.state_dict().items()}, str(directory / "head.safetensors"))
+        save_file({k: v.cpu().contiguous() for k, v in self.model.head.state_dict().items()}, str(directory / "head.safetensors"))
 
     @classmethod
     def load(cls, directory: Path, n_labels: int, max_length: int, text_prefix: str, bf16: bool = True,
-             attention: str | None = None):
+             attention: str | None = None, device: str = "cpu"):
         from framing.model.base import load_encoder
 
         try:
@@ -167,4 +178,4 @@ class TransformerLabeller:
             model.head.float().load_state_dict(load_file(str(directory / "head.safetensors")))
         except Exception as err:  # any failure here means a damaged model directory
             raise FramingError(Errors.E304, path=directory, problem=f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from None
-        return cls(model, tokenizer, max_length, text_prefix, bf16)
+        return cls(model, tokenizer, max_length, text_prefix, bf16, device)

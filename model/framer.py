@@ -69,10 +69,11 @@ class Framer:
         self.backend, self.labels, self.thresholds, self.meta, self.path = backend, labels, thresholds, meta, path
 
     @classmethod
-    def load(cls, directory: str | Path, bf16: bool | None = None, expected_labels=LABELS,
+    def load(cls, directory: str | Path, bf16: bool | None = None, expected_labels=LABELS, device: str = "cpu",
              operating_point: str | None = None) -> "Framer":
-        """Load a model directory; refuse one whose label order differs from ``expected_labels``
-        (the project schema) unless that is None. ``operating_point`` picks a named threshold set."""
+        """Load a model directory on ``device`` (auto, cpu or cuda; bf16 on CUDA unless ``bf16``
+        says otherwise); refuse one whose label order differs from ``expected_labels`` (the
+        project schema) unless that is None. ``operating_point`` picks a named threshold set."""
         directory = Path(directory)
         meta = read_meta(directory)
         labels = list(meta["labels"])
@@ -83,12 +84,12 @@ class Framer:
 
             backend = TfidfLabeller.load(directory)
         else:
-            from framing.model.classifier import TransformerLabeller
+            from framing.model.classifier import TransformerLabeller, resolve_device
 
-            model_cfg = meta["config"]["model"]
-            use_bf16 = meta["config"]["train"]["bf16"] if bf16 is None else bf16
+            model_cfg, device = meta["config"]["model"], resolve_device(device)
+            use_bf16 = (meta["config"]["train"]["bf16"] or device == "cuda") if bf16 is None else bf16
             backend = TransformerLabeller.load(directory, len(labels), model_cfg["max_length"],
-                                               model_cfg["text_prefix"], use_bf16, model_cfg.get("attention"))
+                                               model_cfg["text_prefix"], use_bf16, model_cfg.get("attention"), device)
             if meta.get("ngram_weight", 0) > 0:
                 from framing.model.baseline import TfidfLabeller
                 from framing.model.blend import NGRAM_DIR, Blend
@@ -111,11 +112,13 @@ class Framer:
         if name in (None, "default") or (name not in self.operating_points and not strict):
             return dict(self.thresholds)
         if name not in self.operating_points:
-            raise FramingError(Errors.E310, path=self.path, name=name,
+            raise FramingError(Errors.E312, path=self.path, name=name,
                                known=", ".join(["default", *self.operating_points]))
         return {k: float(v) for k, v in self.operating_points[name].items()}
 
     def predict_proba(self, sentences: list[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        if not sentences:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.backend.predict_proba(sentences, batch_size=batch_size, progress=progress)
 
     def decide(self, probs: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:

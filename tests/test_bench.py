@@ -19,3 +19,23 @@ def test_markdown_reports_the_median_and_range_of_the_passes():
     md = to_markdown({"machine": machine, "transformer_bf16": score, "transformer_fp32": fp32, "baseline": fp32})
     assert "| 140.0 (120.2-151.5) | 70.0 (69.0-71.0) |" in md
     assert "speed-up over fp32: 2.00x" in md
+
+
+def test_batch_bench_archive_and_table(tmp_path):
+    import json
+
+    from framing.eval.bench import batch_markdown, build_archive
+
+    folder = build_archive(tmp_path / "a", 20)
+    records = [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.open(encoding="utf-8")]
+    assert sorted(r["id"] for r in records) == list(range(20)) and all(r["text"] for r in records)
+
+    def run(engine, docs, rate, rss):
+        return {"engine": engine, "documents": docs, "sentences": 2 * docs, "documents_per_s": rate / 2, "sentences_per_s": rate,
+                "driver_peak_rss_mb": rss, "all_processes_peak_rss_mb": rss, "output_mb": 1.0, "process_peaks_mb": [[rss, "python"]]}
+
+    machine = {"cpu": "test", "cores": 2, "memory_gib": 1}
+    md = batch_markdown({"machine": machine, "model": "m", "runs": [run("local", 2000, 100.0, 700.0), run("score", 20000, 100.0, 900.0),
+                                                                   run("local", 20000, 95.0, 710.0), run("ray", 20000, 190.0, 500.0)]})
+    assert "local engine / `framing score`, sentences/s: 0.95; Ray / local: 2.00" in md
+    assert "700.0 MB at 2000 documents, 710.0 MB at 20000" in md

@@ -113,12 +113,17 @@ def test_huge_and_unpunctuated_inputs(trained_tiny, tmp_path):
     assert p.returncode == 0 and len(p.stdout_text.splitlines()) == 1
 
 
-def test_jsonl_errors_name_the_line(trained_tiny, tmp_path):
+def test_jsonl_bad_lines_are_skipped_and_named(trained_tiny, tmp_path):
     f = tmp_path / "in.jsonl"
-    f.write_text('{"text": "' + KO + '"}\n{"text": broken}\n', encoding="utf-8")
-    assert_user_error(run_cli("score", f, "-m", trained_tiny), "in.jsonl:2", "invalid JSON")
+    f.write_text('{"text": "' + KO + '"}\n{"text": broken}\n{"id": "c", "text": "' + KO + '"}\n{"text": null}\n', encoding="utf-8")
+    p = run_cli("score", f, "-m", trained_tiny, "-f", "jsonl")
+    assert p.returncode == 1 and "Traceback" not in p.stderr_text
+    assert "in.jsonl:2" in p.stderr_text and "invalid JSON" in p.stderr_text
+    assert "in.jsonl:4" in p.stderr_text and "(it is null)" in p.stderr_text and "2 bad record(s) skipped" in p.stderr_text
+    assert {json.loads(r)["document"] for r in p.stdout_text.splitlines()} == {f"{f}:1", f"{f}:c"}
+    assert_user_error(run_cli("score", f, "-m", trained_tiny, "--strict"), "in.jsonl:2", "invalid JSON")
     f.write_text('{"body": "x"}\n', encoding="utf-8")
-    assert_user_error(run_cli("score", f, "-m", trained_tiny), "in.jsonl:1", "'text' field")
+    assert_user_error(run_cli("score", f, "-m", trained_tiny), "in.jsonl:1", "'text' field", "no input could be scored")
 
 
 def test_one_bad_file_is_skipped_unless_strict(trained_tiny, tmp_path):

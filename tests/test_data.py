@@ -166,3 +166,24 @@ def test_robustness_pairs(real):
             assert p["b"]["labels"] == p["a"]["labels"]
         else:
             assert p["kind"] == "sense" and p["label"] in p["a"]["labels"] and p["label"] not in p["b"]["labels"]
+
+
+def test_corpus_loads_as_a_hugging_face_dataset(tmp_path):
+    """The card's YAML header declares the splits and features: `load_dataset("data")` works."""
+    import datasets
+
+    assert datacard.render_header() == datacard.current_header(), \
+        "data/README.md's YAML header is stale: run `python data/tools/datacard.py`"
+    counts = datacard.compute()
+    for name, splits in datacard.CONFIGS.items():
+        ds = datasets.load_dataset(str(ROOT / "data"), name, cache_dir=str(tmp_path / "cache"))
+        assert {split: ds[split].num_rows for split in ds} == {split: counts[folder]["sentences"] for split, folder in splits.items()}
+    assert datasets.load_dataset(str(ROOT / "data"), "realworld", cache_dir=str(tmp_path / "cache"))["test"].features["source"]["url"] == datasets.Value("string")
+    ds = datasets.load_dataset(str(ROOT / "data"), cache_dir=str(tmp_path / "cache"))
+    gold = ds["gold"]
+    assert gold.features["text"] == datasets.Value("string") and gold.features["source"]["line"] == datasets.Value("int64")
+    first = json.loads((ROOT / "data" / "gold" / sorted(p.name for p in (ROOT / "data" / "gold").glob("*.jsonl"))[0])
+                       .read_text(encoding="utf-8").splitlines()[0])
+    assert gold[0]["id"] == first["id"] and gold[0]["labels"] == first["labels"]
+    assert datacard.feature([{"a": 1}, {"b": [True]}, None]) == \
+        {"struct": [{"name": "a", "dtype": "int64"}, {"name": "b", "sequence": "bool"}]}

@@ -59,6 +59,10 @@ def test_jsonl_records_and_errors():
     with pytest.raises(FramingError) as err:
         read_bytes(b'{"body": "no text"}\n', "in.jsonl")
     assert err.value.code == "E007" and "in.jsonl:1" in str(err.value)
+    bad = []
+    docs = read_bytes(b'{"text": 3}\n{"text": "ok."}\n{"text": " "}\n[1]\n', "in.jsonl", on_bad_record=bad.append)
+    assert [d.name for d in docs] == ["in.jsonl:2"]
+    assert [(e.code, str(e).split(":")[1]) for e in bad] == [("E007", "1"), ("E010", "3"), ("E007", "4")]
 
 
 def test_html_text_is_extracted():

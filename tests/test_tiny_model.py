@@ -228,7 +228,7 @@ def test_ngram_blend_and_operating_points(tiny_config, tiny_data, tmp_path):
     assert "## Operating points" in (out / "README.md").read_text()
     dense = Framer.load(out, operating_point="dense")
     assert dense.thresholds == meta["operating_points"]["dense"]
-    with pytest.raises(FramingError, match="E310"):
+    with pytest.raises(FramingError, match="E312"):
         Framer.load(out, operating_point="sparse")
     again = evaluate(out, [str(tiny_data[1])], operating_point="dense")
     assert again["macro"] == meta["dev_metrics"]["macro"]
@@ -268,3 +268,19 @@ def test_frozen_lower_layers_train_on_cached_states(tiny_config, tmp_path):
     assert (framer.decide(framer.predict_proba([t for t, _ in TINY])) == truth).mean() > 0.9
     with pytest.raises(FramingError, match="E311"):
         train(load_config(tiny_config, {"model.freeze_layers": "2", "output": str(tmp_path / "g")}), quiet=True)
+
+
+def test_device_choice(trained_tiny):
+    """--device: auto takes a GPU only when there is one; the tests run on the CPU."""
+    import torch
+
+    from framing.model.classifier import resolve_device
+
+    assert resolve_device("cpu") == "cpu" and resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(FramingError, match=r"E310.*--device tpu.*auto, cpu and cuda"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(FramingError, match=r"E310.*sees no CUDA GPU.*--device cpu"):
+            Framer.load(trained_tiny, device="cuda")
+    texts = [t for t, _ in TINY]
+    assert np.array_equal(Framer.load(trained_tiny, device="auto").predict_proba(texts), Framer.load(trained_tiny).predict_proba(texts))

@@ -32,8 +32,9 @@ def _data_summary(records: list[Record], hashes: dict[str, str]) -> dict:
     return {"files": hashes, "n_sentences": len(records), "n_docs": len({r.doc for r in records})}
 
 
-def train(config: Config, force: bool = False, root: Path | None = None, quiet: bool = False) -> Path:
-    """Train, tune thresholds on dev, and write the model directory ``config.output``."""
+def train(config: Config, force: bool = False, root: Path | None = None, quiet: bool = False, device: str = "auto") -> Path:
+    """Train on ``device`` (auto, cpu, cuda), tune thresholds on dev, and write the model
+    directory ``config.output``: the same files whatever the device (weights come back to the CPU)."""
     output = Path(config.output)
     check_output(output, force)  # fail before minutes of training, not after
     labels = config.labels
@@ -44,7 +45,7 @@ def train(config: Config, force: bool = False, root: Path | None = None, quiet: 
     if config.model.kind == "tfidf":
         backend, history = _fit_tfidf(config, train_recs)
     else:
-        backend, history = _fit_transformer(config, train_recs, dev_recs, quiet)
+        backend, history = _fit_transformer(config, train_recs, dev_recs, quiet, device)
     y_dev = label_matrix(dev_recs, labels)
     dev_probs = backend.predict_proba([r.text for r in dev_recs])
     if config.model.kind == "transformer" and config.model.ngram_weight != 0:
@@ -123,7 +124,7 @@ def _length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> 
     return batches
 
 
-def build_labeller(config: Config):
+def build_labeller(config: Config, device: str = "cpu"):
     """The untrained transformer labeller of a config: base encoder + fresh head."""
     import torch
 
@@ -138,10 +139,11 @@ def build_labeller(config: Config):
     model = FrameClassifier(encoder, len(config.labels), m.dropout)
     if m.freeze_embeddings:
         model.encoder.get_input_embeddings().weight.requires_grad_(False)
-    return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16)
+    return TransformerLabeller(model, tokenizer, m.max_length, m.text_prefix, t.bf16, device)
 
 
-def backward_batch(model, loss_fn, seqs: list, y, pad_id: int, bf16: bool, max_tokens: int, frozen: int = 0) -> float:
+def backward_batch(model, loss_fn, seqs: list, y, pad_id: int, bf16: bool, max_tokens: int, frozen: int = 0,
+                   device: str = "cpu") -> float:
     """Accumulate the gradient of the batch's mean loss, in passes of at most ``max_tokens``
     padded tokens (0: one pass): activation memory is capped, the gradient is the same.
     ``seqs`` are token ids, or with ``frozen`` > 0 the cached outputs of the frozen lower
@@ -157,14 +159,14 @@ def backward_batch(model, loss_fn, seqs: list, y, pad_id: int, bf16: bool, max_t
     for start in range(0, len(seqs), size):
         if frozen:
             states, mask = pad_states(seqs[start:start + size], multiple_of=16)
-            with autocast(bf16):
-                logits = model.upper(states, mask, frozen)
+            with autocast(bf16, device):
+                logits = model.upper(states.to(device), mask.to(device), frozen)
         else:
             states, mask = pad_batch(seqs[start:start + size], pad_id, multiple_of=16)
-            with autocast(bf16):
-                logits = model(states, mask)
+            with autocast(bf16, device):
+                logits = model(states.to(device), mask.to(device))
         # Weighted by its share of the batch, each pass adds its part of the batch-mean gradient.
-        part_loss = loss_fn(logits.float(), y[start:start + size]) * (len(states) / len(seqs))
+        part_loss = loss_fn(logits.float(), y[start:start + size].to(device)) * (len(states) / len(seqs))
         part_loss.backward()
         loss += part_loss.item()
     return loss
@@ -192,19 +194,21 @@ def _lower_states(labeller, ids: list[list[int]], n: int, batch_size: int = 64) 
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             input_ids, mask = pad_batch([ids[i] for i in chunk], labeller.tokenizer.pad_token_id or 0, multiple_of=8)
-            with autocast(labeller.bf16):
-                hidden = model.lower(input_ids, mask, n).float()
+            with autocast(labeller.bf16, labeller.device):
+                hidden = model.lower(input_ids.to(labeller.device), mask.to(labeller.device), n).float().cpu()
             for row, i in enumerate(chunk):
                 states[i] = hidden[row, : len(ids[i])].clone()
     return states
 
 
-def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool):
+def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool, device: str = "auto"):
     import torch
     from tqdm import tqdm
 
+    from framing.model.classifier import native_bf16, resolve_device
+
     m, t = config.model, config.train
-    labeller = build_labeller(config)
+    labeller = build_labeller(config, resolve_device(device))
     model, tokenizer = labeller.model, labeller.tokenizer
 
     ids, _ = labeller.encode([r.text for r in train_recs], windows=False)
@@ -215,7 +219,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     inputs = _lower_states(labeller, ids, m.freeze_layers) if m.freeze_layers else ids
     y = torch.tensor(label_matrix(train_recs, config.labels))
     pw = _pos_weight(y.numpy(), t.pos_weight, config.labels)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw))
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw, device=labeller.device))
     y_dev = label_matrix(dev_recs, config.labels)
 
     head = list(model.head.parameters())
@@ -240,7 +244,7 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
             model.train()
             optimizer.zero_grad(set_to_none=True)
             loss = backward_batch(model, loss_fn, [inputs[i] for i in batch], y[batch], pad_id, labeller.bf16,
-                                  t.max_tokens_per_pass, m.freeze_layers)
+                                  t.max_tokens_per_pass, m.freeze_layers, labeller.device)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
@@ -265,11 +269,15 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
     del optimizer, schedule  # free Adam's moments and the gradients before the copies below
     model.zero_grad(set_to_none=True)
     model.load_state_dict(best["state"], strict=False)
-    if labeller.bf16:
-        # Serve (and save) bf16 encoder weights: ~60% faster than re-casting fp32 weights under
-        # autocast on every call. Cast now, so the dev thresholds and metrics that train()
-        # records are those of exactly the weights that will be saved.
+    # Where the CPU runs bf16 natively, serve (and save) bf16 encoder weights: ~60% faster than
+    # re-casting fp32 weights under autocast on every call. Cast now, so the dev thresholds and
+    # metrics that train() records are those of exactly the weights that will be saved. The
+    # choice depends on the CPU that serves, not on the device that trained: the same artifacts
+    # whether training ran on CPU or CUDA.
+    serve_bf16 = t.bf16 and native_bf16()
+    if serve_bf16:
         model.encoder.to(torch.bfloat16)
+    labeller.model, labeller.device, labeller.bf16 = model.to("cpu"), "cpu", serve_bf16
     return labeller, {"epochs_run": epoch + 1, "steps": step, "best_step": best["step"],
                       "best_dev_macro_f1_during_training": round(best["f1"], 4), "history": history,
                       "truncated_train_sentences": truncated}
