@@ -96,9 +96,8 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     """Split articles into sentences and label each sentence."""
     from tqdm import tqdm
 
-    from framing.model.framer import Framer
-    from framing.model.splitter import split_sentences
-    from framing.report import ScoredDocument, to_csv, to_html, to_jsonl, to_table
+    from framing.model.framer import Framer, split_document
+    from framing.report import to_csv, to_html, to_jsonl, to_table
     from framing.textio import expand_inputs, read_input
 
     fmt = fmt or ("table" if sys.stdout.isatty() and output is None else "jsonl")
@@ -121,7 +120,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
             for doc in read_input(path, max_mb):
                 for warning in doc.warnings:
                     typer.echo(f"warning: {warning}", err=True)
-                docs.append((doc.name, doc.text, split_sentences(doc.text)))
+                docs.append(split_document(doc.name, doc.text))
         except FramingError as err:
             if strict:
                 raise
@@ -130,14 +129,11 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     if not docs:
         typer.echo(f"error: no input could be scored ({failed} failed)", err=True)
         raise typer.Exit(2)
-    texts = [s.text for _, _, sents in docs for s in sents]
+    texts = [s.text for d in docs for s in d.sentences]
     with tqdm(total=len(texts), desc="scoring", unit="sent", file=sys.stderr,
               disable=len(docs) < 2 and len(texts) < 500) as bar:
         probs = framer.predict_proba(texts, batch_size=batch_size, progress=bar.update)
-    scored, offset = [], 0
-    for name, text, sents in docs:
-        scored.append(ScoredDocument(name, framer.score_sentences(sents, probs[offset:offset + len(sents)], thresholds), text))
-        offset += len(sents)
+    scored = framer.assemble(docs, probs, thresholds)
     render = {"table": to_table, "jsonl": to_jsonl, "csv": to_csv,
               "html": lambda d: to_html(d, str(model), {**framer.thresholds, **thresholds})}[fmt]
     write_output(render(scored), output)
