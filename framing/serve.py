@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Optional
 
@@ -99,16 +100,18 @@ def create_app(framer: Framer, api_key: Optional[str] = None, max_body_mb: float
     from swagger_ui_bundle import swagger_ui_path
 
     batcher = MicroBatcher(lambda texts: framer.predict_proba(texts), max_batch, max_wait_ms / 1000, max_queue)
+    # One splitting thread (kiwi is not documented as thread-safe); it runs beside the model's.
+    splitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="framing-split")
 
     @asynccontextmanager
     async def lifespan(_app):
         await batcher.start()
         yield
         await batcher.stop()
+        splitter.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="framing", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Label the sentences of Korean news articles with the rhetorical frames of state propaganda.")
-    app.state.batcher = batcher
     app.add_middleware(BodyLimit, limit=int(max_body_mb * 2**20))
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
     bearer = HTTPBearer(auto_error=False, description="Required when the server was started with --api-key.")
@@ -148,7 +151,7 @@ def create_app(framer: Framer, api_key: Optional[str] = None, max_body_mb: float
 
     async def score_documents(docs: list[Document], thresholds: dict[str, float]) -> ScoreResult:
         check_labels(thresholds, "thresholds")
-        split = await asyncio.to_thread(lambda: [split_document(d.name, d.text) for d in docs])
+        split = await asyncio.get_running_loop().run_in_executor(splitter, lambda: [split_document(d.name, d.text) for d in docs])
         texts = [s.text for d in split for s in d.sentences]
         if len(texts) > max_sentences:
             raise FramingError(Errors.E505, count=len(texts), limit=max_sentences)

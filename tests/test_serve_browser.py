@@ -52,6 +52,10 @@ def score_in_page(driver, text):
     return driver.find_elements(By.CSS_SELECTOR, "#results span.s")
 
 
+def tooltip(title):  # "label: 0.123 ✓" lines -> [0.123, 1.0 (checked) or 0.0, ...]
+    return [x for line in title.split("\n") for x in (float(line.split(": ")[1].split()[0]), float(line.endswith("✓")))]
+
+
 def page_sentences(driver):
     return driver.execute_script("""return [...document.querySelectorAll('#results span.s')].map(s =>
         [s.className, s.style.getPropertyValue('--c'), s.title, s.textContent])""")
@@ -71,12 +75,16 @@ def test_page_in_a_real_browser(browser, trained_tiny, tmp_path):
         score_in_page(browser, seed)
         # the sentences are highlighted exactly as in the HTML report
         report = [[cls, colour, html.unescape(tip), html.unescape(text)] for cls, colour, tip, text in SPAN.findall(to_html([doc], "m", framer.thresholds))]
-        assert page_sentences(browser) == report and len(report) == len(doc.sentences) > 30
+        page = page_sentences(browser)
+        assert len(page) == len(report) == len(doc.sentences) > 30
+        for shown, expected in zip(page, report):  # a separate process may differ in the last bit: tooltips to 0.001
+            assert shown[:2] + shown[3:] == expected[:2] + expected[3:]
+            assert tooltip(shown[2]) == pytest.approx(tooltip(expected[2]), abs=0.0011), (shown, expected)
         assert browser.find_elements(By.CSS_SELECTOR, ".legend span")
         counts = {r.get_attribute("data-label"): int(r.find_elements(By.TAG_NAME, "td")[1].text)
                   for r in browser.find_elements(By.CSS_SELECTOR, "table.profile tr[data-label]")}
         assert counts == {label: v["count"] for label, v in doc.profile().items()}
-        browser.execute_script("document.getElementById('controls').scrollIntoView()")
+        browser.execute_script("(document.querySelector('#results .framed') || document.body).scrollIntoView({block: 'center'})")
         browser.save_screenshot(str(shots / "serve-page.png"))
 
         # a slider re-decides the labels in the page, without a request
