@@ -2,6 +2,7 @@
 
     framing bench [--train] [--profile]    # or: python -m framing.eval.bench --out bench-out
     framing bench --batch --model runs/baseline   # archive scale: `framing batch`, local and Ray
+    framing bench --serve                  # `framing serve` under load instead
 
 Each measurement runs in a fresh child process so that load time and peak resident memory
 are the model's own: scoring throughput on a fixed corpus of >= 2,000 Korean sentences
@@ -12,7 +13,9 @@ and by `framing batch` with the local and the Ray engine (and 2,000 documents wi
 engine, to see that memory stays flat): documents/s, sentences/s, peak RSS of every process
 (sampled), output size.
 Writes bench.json and bench.md and prints the machine it ran on; with --profile also
-torch.profiler tables of scoring time and of training memory. Not a timed test."""
+torch.profiler tables of scoring time and of training memory. With --serve it starts `framing serve`
+on a free 127.0.0.1 port and sends it seed articles from 1 client, then from 16 concurrent ones
+(bench-serve.json, bench-serve.md). Not a timed test."""
 
 from __future__ import annotations
 
@@ -303,6 +306,46 @@ def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool, profi
     (out / "bench.md").write_text(md, encoding="utf-8")
     print(md)
     return result
+
+
+SERVE_LOADS = ((1, 40), (16, 320))  # (concurrent clients, requests)
+
+
+def run_serve_bench(out: Path, model: Path) -> dict:
+    """Latency, throughput and server memory of `framing serve` with seed-sized articles."""
+    from framing.eval.serveload import load, rss_mb, running_server
+
+    out.mkdir(parents=True, exist_ok=True)
+    seed = (ROOT / "seeds" / "000_a1abbb1d65276d23.txt").read_text(encoding="utf-8")
+    result = {"machine": machine(), "model": str(model), "article_chars": len(seed), "runs": []}
+    with running_server(model) as (url, server):
+        load(url, [{"text": seed}] * 8, 4)  # warm-up
+        result["rss_start_mb"] = rss_mb(server)
+        for clients, requests in SERVE_LOADS:
+            run = load(url, [{"text": seed}] * requests, clients)
+            run["rss_after_mb"] = rss_mb(server)
+            result["runs"].append(run)
+            print(f"{clients} client(s): {run}", file=sys.stderr)
+        result["server_peak_rss_mb"] = round(server.memory_info().rss / 2**20, 1)
+    one, many = result["runs"][0], result["runs"][-1]
+    result["speedup"] = round(many["requests_per_s"] / one["requests_per_s"], 2)
+    (out / "bench-serve.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    md = serve_markdown(result)
+    (out / "bench-serve.md").write_text(md, encoding="utf-8")
+    print(md)
+    return result
+
+
+def serve_markdown(result: dict) -> str:
+    m = result["machine"]
+    rows = "\n".join(f"| {r['clients']} | {r['requests']} | {r['errors']} | {r['p50_s']} | {r['p95_s']} | {r['requests_per_s']} | "
+                     f"{r['sentences_per_s']} | {r['rss_after_mb']} |" for r in result["runs"])
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads). Model: {result['model']}. "
+            f"Each request: the seed article ({result['article_chars']} characters).\n\n"
+            "| clients | requests | errors | p50 latency, s | p95 latency, s | requests/s | sentences/s | server RSS after, MB |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|\n" + rows
+            + f"\n\nServer RSS after warm-up: {result['rss_start_mb']} MB. Throughput with {result['runs'][-1]['clients']} clients: "
+            f"{result['speedup']}x one client's.\n")
 
 
 def main() -> None:

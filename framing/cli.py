@@ -100,9 +100,8 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     """Split articles into sentences and label each sentence."""
     from tqdm import tqdm
 
-    from framing.model.framer import Framer
-    from framing.model.splitter import split_sentences
-    from framing.report import ScoredDocument, to_csv, to_html, to_jsonl, to_table
+    from framing.model.framer import Framer, split_document
+    from framing.report import to_csv, to_html, to_jsonl, to_table
     from framing.textio import expand_inputs, read_input
 
     fmt = fmt or ("table" if sys.stdout.isatty() and output is None else "jsonl")
@@ -130,7 +129,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
             for doc in read_input(path, max_mb, None if strict else skip_record):
                 for warning in doc.warnings:
                     typer.echo(f"warning: {warning}", err=True)
-                docs.append((doc.name, doc.text, split_sentences(doc.text)))
+                docs.append(split_document(doc.name, doc.text))
         except FramingError as err:
             if strict:
                 raise
@@ -140,14 +139,11 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
     if not docs:
         typer.echo(f"error: no input could be scored{problems}", err=True)
         raise typer.Exit(2)
-    texts = [s.text for _, _, sents in docs for s in sents]
+    texts = [s.text for d in docs for s in d.sentences]
     with tqdm(total=len(texts), desc="scoring", unit="sent", file=sys.stderr,
               disable=len(docs) < 2 and len(texts) < 500) as bar:
         probs = framer.predict_proba(texts, batch_size=batch_size, progress=bar.update)
-    scored, offset = [], 0
-    for name, text, sents in docs:
-        scored.append(ScoredDocument(name, framer.score_sentences(sents, probs[offset:offset + len(sents)], thresholds), text))
-        offset += len(sents)
+    scored = framer.assemble(docs, probs, thresholds)
     render = {"table": to_table, "jsonl": to_jsonl, "csv": to_csv,
               "html": lambda d: to_html(d, str(model), {**framer.thresholds, **thresholds})}[fmt]
     write_output(render(scored), output)
@@ -224,17 +220,43 @@ def evaluate_cmd(model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help
 
 @app.command()
 @user_errors
+def serve(model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help="Trained model directory, loaded once at start."),
+          host: str = typer.Option("127.0.0.1", help="Interface to listen on; 0.0.0.0 exposes the server to the network."),
+          port: int = typer.Option(8000, help="TCP port."),
+          api_key: Optional[str] = typer.Option(None, envvar="FRAMING_API_KEY", help="Require 'Authorization: Bearer KEY' on /v1/ (or set FRAMING_API_KEY)."),
+          max_body_mb: float = typer.Option(2.0, help="Refuse larger request bodies (413)."),
+          max_sentences: int = typer.Option(2000, help="Refuse requests with more sentences (413)."),
+          timeout: float = typer.Option(30.0, help="Seconds a request may take before a 504."),
+          max_batch: int = typer.Option(64, help="Sentences per shared model call."),
+          max_wait_ms: float = typer.Option(10.0, help="How long a batch waits for more sentences once one arrived."),
+          max_queue: int = typer.Option(4096, help="Sentences that may wait; beyond that requests get 503 + Retry-After.")):
+    """Serve the scoring page at / and the JSON API (/v1/score, /v1/model, /docs)."""
+    from framing.serve import LOCAL_HOSTS
+    from framing.serve import serve as run_server
+
+    if host not in LOCAL_HOSTS:
+        typer.echo(f"warning: listening on {host}: anyone who can reach this machine can use the server"
+                   + ("" if api_key else "; set --api-key to require a token") + ". Use --host 127.0.0.1 to keep it local.", err=True)
+    run_server(model, host, port, api_key=api_key, max_body_mb=max_body_mb, max_sentences=max_sentences, timeout_s=timeout,
+               max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue)
+
+
+@app.command()
+@user_errors
 def bench(out: Path = typer.Option(Path("bench-out"), help="Folder for bench.json and bench.md."),
           model: Path = typer.Option(DEFAULT_MODEL, help="Transformer model directory."),
           baseline: Path = typer.Option(Path("runs/baseline"), help="Baseline model directory."),
           train_configs: bool = typer.Option(False, "--train", help="Also time the default trainings (minutes)."),
           profile: bool = typer.Option(False, "--profile", help="Also write torch.profiler tables of scoring and training."),
-          batch_archive: bool = typer.Option(False, "--batch", help="Instead: `framing batch` on a 20,000-document archive, local and Ray, with --model.")):
+          batch_archive: bool = typer.Option(False, "--batch", help="Instead: `framing batch` on a 20,000-document archive, local and Ray, with --model."),
+          serve: bool = typer.Option(False, "--serve", help="Instead: `framing serve` under load from 1 and 16 clients.")):
     """Benchmark scoring speed, latency, load time and memory for the transformer and the baseline."""
-    from framing.eval.bench import run_batch_bench, run_bench
+    from framing.eval.bench import run_batch_bench, run_bench, run_serve_bench
 
     if batch_archive:
         run_batch_bench(out, model)
+    elif serve:
+        run_serve_bench(out, model)
     else:
         run_bench(out, model, baseline, train_configs, profile)
 

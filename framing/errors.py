@@ -76,6 +76,19 @@ class Errors:
             "or remove it yourself.")
     E518 = ("{path}: output folder holds a batch run with different {keys}. Rerun with the same inputs, model and "
             "options to resume it, pass --overwrite to start afresh, or choose another --output.")
+    # Serving (`framing serve`): the API answers these as JSON {"code", "message"}
+    E501 = "Request body is not valid JSON ({problem}). Send {{\"text\": \"...\"}} with Content-Type: application/json."
+    E502 = "Request field '{field}': {problem}. See the request schema at /docs."
+    E503 = ("Server busy: {queued} sentences are waiting to be scored (limit {limit}). Retry after "
+            "{retry_after} s, or send fewer sentences per request.")
+    E504 = "Request body is larger than the {limit_mb} MB limit. Split the text into several requests."
+    E505 = ("Request has {count} sentences, above the limit of {limit} per request. Split it into several "
+            "requests, or start the server with a higher --max-sentences.")
+    E506 = ("Scoring did not finish within {timeout} s. Send a shorter text, retry when the server is less "
+            "busy, or start it with a higher --timeout.")
+    E507 = "Missing or wrong API key. Send the header `Authorization: Bearer <key>` with the server's --api-key."
+    E508 = "{method} {path}: {problem}. The API is POST /v1/score, GET /v1/model, GET /healthz; see /docs."
+    E509 = "Internal error while scoring ({problem}). The server logged the details; please report it."
 
 
 class FramingError(Exception):

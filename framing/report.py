@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import shutil
-from dataclasses import dataclass
 
 from framing.labels import LABELS
-from framing.model.framer import SentenceScore
+from framing.model.framer import ScoredDocument
+from framing.results import sentence_results
 
 COLOURS = {"external_interference": "#e8590c", "color_revolution": "#ae3ec9", "terrorism": "#e03131",
            "legitimacy": "#1971c2", "solidarity": "#2f9e44"}
@@ -18,25 +17,11 @@ SHORT = {"external_interference": "INT", "color_revolution": "REV", "terrorism":
          "legitimacy": "LEG", "solidarity": "SOL"}
 
 
-@dataclass
-class ScoredDocument:
-    name: str
-    sentences: list[SentenceScore]
-    text: str = ""  # the scored text, so the HTML report can keep its paragraphs
-
-    def profile(self) -> dict[str, dict]:
-        """Per frame: how many sentences carry it and their share of the article."""
-        n = max(1, len(self.sentences))
-        counts = {label: sum(label in s.labels for s in self.sentences) for label in LABELS}
-        return {label: {"count": c, "share": round(c / n, 3)} for label, c in counts.items()}
-
-
 def to_jsonl(docs: list[ScoredDocument]) -> str:
     out = io.StringIO()
     for d in docs:
-        for s in d.sentences:
-            out.write(json.dumps({"document": d.name, "index": s.index, "start": s.start, "end": s.end,
-                                  "text": s.text, "probs": s.probs, "labels": s.labels}, ensure_ascii=False) + "\n")
+        for s in sentence_results(d):
+            out.write(s.model_dump_json() + "\n")
     return out.getvalue()
 
 
@@ -70,7 +55,8 @@ def to_table(docs: list[ScoredDocument], width: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CSS = """
+# Shared with the page of `framing serve` (framing/page.py), which renders the same markup.
+CSS = """
 body{font-family:system-ui,'Noto Sans KR','Malgun Gothic',sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.7;color:#222}
 h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:2.5rem;border-bottom:1px solid #ddd;word-break:break-all}
 .legend span,.tag{display:inline-block;padding:0 .5em;margin:.1em .3em .1em 0;border-radius:.3em;color:#fff;font-size:.8rem}
@@ -83,15 +69,18 @@ p.meta{color:#666;font-size:.85rem}
 """
 
 
+def legend_html() -> str:
+    return "<div class='legend'>" + "".join(f'<span style="background:{COLOURS[l]}">{html.escape(l)}</span>' for l in LABELS) + "</div>"
+
+
 def to_html(docs: list[ScoredDocument], model_name: str, thresholds: dict[str, float]) -> str:
     """One self-contained page: each sentence highlighted by its frame(s), probabilities on
     hover, and a frame profile per article. No scripts, no external resources."""
     esc = html.escape
-    legend = "".join(f'<span style="background:{COLOURS[l]}">{esc(l)}</span>' for l in LABELS)
-    parts = [f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>framing report</title><style>{_CSS}</style></head><body>",
+    parts = [f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>framing report</title><style>{CSS}</style></head><body>",
              f"<h1>Frame report</h1><p class='meta'>Model: {esc(model_name)} · thresholds: "
              + ", ".join(f"{esc(l)} {t:.2f}" for l, t in thresholds.items())
-             + f" · {len(docs)} document(s)</p><div class='legend'>{legend}</div>"]
+             + f" · {len(docs)} document(s)</p>{legend_html()}"]
     for d in docs:
         parts.append(f"<h2>{esc(d.name)}</h2><table class='profile'><tr><th>frame</th><th>sentences</th><th>share</th><th></th></tr>")
         for label, v in d.profile().items():

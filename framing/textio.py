@@ -148,10 +148,19 @@ def read_bytes(data: bytes, name: str, max_mb: float = DEFAULT_MAX_MB, on_bad_re
     text = normalise(raw)
     if name.lower().endswith(".jsonl"):
         return list(_jsonl_documents(text, name, encoding, warnings, on_bad_record))
+    return [_document(name, text, encoding, warnings)]
+
+
+def read_text(text: str, name: str) -> Document:
+    """A text that arrives as a string (the API's JSON): normalised and checked like a file's."""
+    return _document(name, normalise(text), "utf-8", [])
+
+
+def _document(name: str, text: str, encoding: str, warnings: list[str]) -> Document:
     if _looks_like_html(name, text):
         text = html_to_text(text)
         warnings.append(f"{name}: HTML input, scored its visible text")
-    return [Document(name, _check_content(name, text), encoding, tuple(warnings))]
+    return Document(name, _check_content(name, text), encoding, tuple(warnings))
 
 
 def parse_json_line(line: str, name: str, n: int):

@@ -37,6 +37,30 @@ class SentenceScore:
     labels: list[str] = field(default_factory=list)
 
 
+@dataclass
+class SplitDocument:
+    name: str
+    text: str
+    sentences: list  # splitter.Sentence: text with start/end offsets into ``text``
+
+
+@dataclass
+class ScoredDocument:
+    name: str
+    sentences: list[SentenceScore]
+    text: str = ""  # the scored text, so renderers can keep its paragraphs
+
+    def profile(self) -> dict[str, dict]:
+        """Per frame: how many sentences carry it and their share of the article."""
+        n = max(1, len(self.sentences))
+        counts = {label: sum(label in s.labels for s in self.sentences) for label in LABELS}
+        return {label: {"count": c, "share": round(c / n, 3)} for label, c in counts.items()}
+
+
+def split_document(name: str, text: str) -> SplitDocument:
+    return SplitDocument(name, text, split_sentences(text))
+
+
 def read_meta(directory: Path) -> dict:
     """Validate a model directory (files present, no pickle) and return its framing.json."""
     directory = Path(directory)
@@ -131,6 +155,22 @@ class Framer:
                               {label: round(float(p), 4) for label, p in zip(self.labels, probs[i])},
                               [label for label, on in zip(self.labels, decided[i]) if on])
                 for i, s in enumerate(sentences)]
+
+    def assemble(self, docs: list[SplitDocument], probs: np.ndarray, thresholds=None) -> list[ScoredDocument]:
+        """Label split documents from the probabilities of all their sentences, in order."""
+        scored, offset = [], 0
+        for d in docs:
+            n = len(d.sentences)
+            scored.append(ScoredDocument(d.name, self.score_sentences(d.sentences, probs[offset:offset + n], thresholds), d.text))
+            offset += n
+        return scored
+
+    def score_documents(self, docs: list[tuple[str, str]], thresholds: dict[str, float] | None = None,
+                        batch_size: int = 32) -> list[ScoredDocument]:
+        """Score (name, text) pairs; their sentences share batches."""
+        split = [split_document(name, text) for name, text in docs]
+        probs = self.predict_proba([s.text for d in split for s in d.sentences], batch_size=batch_size)
+        return self.assemble(split, probs, thresholds)
 
     def score_text(self, text: str, thresholds: dict[str, float] | None = None, batch_size: int = 32) -> list[SentenceScore]:
         """Split ``text`` into sentences and label each one."""
