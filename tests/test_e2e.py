@@ -16,7 +16,7 @@ from framing.training.data import data_files
 
 pytestmark = pytest.mark.slow
 
-TRAINING_LIMIT_S = 15 * 60  # the product's promise for the default config on 2 cores
+TRAINING_TIMEOUT_S = 60 * 60  # a guard against a hung run, not a speed claim: `framing bench --train` times training
 
 
 def up_to_date(model_dir, config_path) -> bool:
@@ -45,10 +45,8 @@ def models(tmp_path_factory):
         if up_to_date(made, ROOT / "configs" / config):
             found[name] = made
             continue
-        # The subprocess limit sits above the promise (plus loading and saving), so a slow
-        # machine fails on the wall_s assertion below, which says what went wrong, not on a kill.
         p = run_cli("train", "--config", ROOT / "configs" / config, "--output", out / name,
-                    timeout=TRAINING_LIMIT_S + 300, cwd=ROOT)
+                    timeout=TRAINING_TIMEOUT_S, cwd=ROOT)
         assert p.returncode == 0, p.stderr_text[-3000:]
         found[name] = out / name
     return found["e5"], found["baseline"]
@@ -57,8 +55,8 @@ def models(tmp_path_factory):
 def test_default_model_passes_the_gate(models, tmp_path):
     e5, baseline = models
     meta = json.loads((e5 / "framing.json").read_text())
-    assert meta["training"]["wall_s"] < TRAINING_LIMIT_S
-    assert not any(part in json.dumps(meta["data"]) for part in ("gold", "test"))  # held-out sets never touch training
+    files = [f.split("data/", 1)[-1] for split in meta["data"].values() for f in split["files"]]
+    assert files and not [f for f in files if f.startswith("gold/") or "/test/" in f]  # held-out sets never touch training
     p = run_cli("eval", "--model", e5, "--compare", baseline, "--json", tmp_path / "eval.json",
                 "--gate", ROOT / "eval" / "floors.yaml", cwd=ROOT)
     print(p.stdout_text)
