@@ -55,7 +55,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def worker_score(model: str, bf16: bool) -> dict:
+def worker_score(model: str, bf16: bool, no_blend: bool = False) -> dict:
     started = time.perf_counter()
     import torch  # noqa: F401  library imports are part of the cold start, not of load_s
     import transformers.models.bert.modeling_bert  # noqa: F401
@@ -64,6 +64,8 @@ def worker_score(model: str, bf16: bool) -> dict:
 
     imported = time.perf_counter()
     framer = Framer.load(model, bf16=bf16)  # bf16 only matters for the transformer
+    if no_blend and hasattr(framer.backend, "transformer"):  # the transformer alone: the n-gram blend's cost
+        framer.backend = framer.backend.transformer
     loaded = time.perf_counter()
     seed = (ROOT / "seeds" / "000_a1abbb1d65276d23.txt").read_text(encoding="utf-8")
     framer.score_text(seed)  # warm-up: splitter model, kernels
@@ -250,6 +252,8 @@ def child(*args: str) -> dict:
 def machine() -> dict:
     import torch
 
+    from framing.model.classifier import native_bf16
+
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -257,13 +261,16 @@ def machine() -> dict:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "platform": platform.platform()}
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "native_bf16": native_bf16()}
 
 
 def to_markdown(result: dict) -> str:
     rows = []
-    cols = [("transformer bf16", result["transformer_bf16"]), ("transformer fp32", result["transformer_fp32"]),
-            ("tfidf baseline", result["baseline"])]
+    cols = [("transformer bf16", result["transformer_bf16"]), ("transformer fp32", result["transformer_fp32"])]
+    if "transformer_no_blend" in result:
+        cols.append(("transformer without its n-gram blend", result["transformer_no_blend"]))
+    cols.append(("tfidf baseline", result["baseline"]))
     metrics = [("throughput_sents_per_s", f"batch scoring, sentences/s: median (range) of {THROUGHPUT_PASSES} passes", "≥ 150"), ("seed_latency_s", "seed article latency, s (loaded)", "< 1"),
                ("load_s", "model load, s (libraries imported)", "< 3"), ("cold_start_s", "cold start incl. torch/transformers imports, s", ""),
                ("score_peak_rss_mb", "peak RSS scoring, MB", "< 1500")]
@@ -278,13 +285,15 @@ def to_markdown(result: dict) -> str:
     for key, name, target in (("train_wall_s", "default training wall time, s", "< 900"), ("train_peak_rss_mb", "peak RSS training, MB", "< 2500"),
                               ("dev_macro_f1", "dev macro F1 of that training", "")):
         if key in result.get("train_transformer", {}):
-            rows.append(f"| {name} | {result['train_transformer'][key]} | | {result['train_baseline'][key]} | {target} |")
+            rows.append(f"| {name} | {result['train_transformer'][key]} | " + "| " * (len(cols) - 2)
+                        + f"{result['train_baseline'][key]} | {target} |")
     m = result["machine"]
     speedup = result["transformer_bf16"]["throughput_sents_per_s"] / result["transformer_fp32"]["throughput_sents_per_s"]
-    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, torch {m['torch']} ({m['torch_threads']} threads).\n"
+    return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, torch {m['torch']} ({m['torch_threads']} threads), "
+            f"native bf16: {m.get('native_bf16', '?')}.\n"
             f"Corpus: {result['transformer_bf16']['corpus_sentences']} Korean sentences from data/train; "
             f"seed article: {result['transformer_bf16']['seed_sentences']} sentences.\n\n"
-            "| measure | transformer bf16 | transformer fp32 | tfidf baseline | target |\n|---|---:|---:|---:|---|\n"
+            "| measure | " + " | ".join(name for name, _ in cols) + " | target |\n|---|" + "---:|" * len(cols) + "---|\n"
             + "\n".join(rows) + f"\n\nbf16 speed-up over fp32: {speedup:.2f}x.\n")
 
 
@@ -296,6 +305,8 @@ def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool, profi
         child("--worker", "profile", "--model", str(model), "--config", str(ROOT / "configs" / "e5-small.yaml"), "--out", str(out))
     result["transformer_bf16"] = child("--worker", "score", "--model", str(model), "--bf16", "1")
     result["transformer_fp32"] = child("--worker", "score", "--model", str(model), "--bf16", "0")
+    if json.loads((model / "framing.json").read_text()).get("ngram_weight"):
+        result["transformer_no_blend"] = child("--worker", "score", "--model", str(model), "--bf16", "1", "--no-blend", "1")
     result["baseline"] = child("--worker", "score", "--model", str(baseline), "--bf16", "0")
     if train_configs:
         result["train_transformer"] = child("--worker", "train", "--config", str(ROOT / "configs" / "e5-small.yaml"))
@@ -357,13 +368,14 @@ def main() -> None:
     ap.add_argument("--model", default="runs/e5-small")
     ap.add_argument("--baseline", default="runs/baseline")
     ap.add_argument("--bf16", type=int, default=1)
+    ap.add_argument("--no-blend", type=int, default=0)
     ap.add_argument("--config")
     ap.add_argument("--out", type=Path, default=Path("bench-out"))
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     if args.worker == "score":
-        print(json.dumps(worker_score(args.model, bool(args.bf16))))
+        print(json.dumps(worker_score(args.model, bool(args.bf16), bool(args.no_blend))))
     elif args.worker == "train":
         print(json.dumps(worker_train(args.config)))
     elif args.worker == "profile":

@@ -19,6 +19,9 @@ def test_markdown_reports_the_median_and_range_of_the_passes():
     md = to_markdown({"machine": machine, "transformer_bf16": score, "transformer_fp32": fp32, "baseline": fp32})
     assert "| 140.0 (120.2-151.5) | 70.0 (69.0-71.0) |" in md
     assert "speed-up over fp32: 2.00x" in md
+    md = to_markdown({"machine": machine, "transformer_bf16": score, "transformer_fp32": fp32, "baseline": fp32,
+                      "transformer_no_blend": {**score, "throughput_sents_per_s": 150.0}})
+    assert "| transformer without its n-gram blend |" in md and "| 140.0 (120.2-151.5) | 70.0 (69.0-71.0) | 150.0 (" in md
 
 
 def test_batch_bench_archive_and_table(tmp_path):
