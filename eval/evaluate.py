@@ -105,7 +105,8 @@ def evaluate_pairs(model_dir: str | Path, paths: list[str], framer: Framer | Non
                    operating_point: str | None = None) -> dict:
     """Robustness pairs (CheckList-style): an invariant pair flips when the model's label set
     differs between its two texts; a directional pair (a frame word in another sense) fails
-    when the decision on its label does not change."""
+    when the decision on its label does not change (which a missed frame in the first text also
+    causes); ``other_sense_flagged`` counts only the second text still carrying the label."""
     framer = framer or Framer.load(model_dir)
     thresholds = framer.operating_point(operating_point, strict=False)
     pairs = read_pairs(paths)
@@ -118,9 +119,11 @@ def evaluate_pairs(model_dir: str | Path, paths: list[str], framer: Framer | Non
         else:
             j = framer.labels.index(pair["label"])
             failed = bool(a[j] == b[j])
-        k = kinds.setdefault(pair["kind"], {"expect": pair["expect"], "pairs": 0, "failed": 0, "failed_ids": []})
+        k = kinds.setdefault(pair["kind"], {"expect": pair["expect"], "pairs": 0, "failed": 0, "failed_ids": [], "other_sense_flagged": 0})
         k["pairs"] += 1
         k["failed"] += failed
+        if pair["expect"] != INVARIANT:  # the frame word in its other sense still carries the label
+            k["other_sense_flagged"] += bool(b[framer.labels.index(pair["label"])])
         if failed:
             k["failed_ids"].append(pair["id"])
     for k in kinds.values():
@@ -128,7 +131,8 @@ def evaluate_pairs(model_dir: str | Path, paths: list[str], framer: Framer | Non
     same = [k for k in kinds.values() if k["expect"] == INVARIANT]
     flip = [k for k in kinds.values() if k["expect"] != INVARIANT]
     total = lambda ks: sum(k["failed"] for k in ks) / max(1, sum(k["pairs"] for k in ks))  # noqa: E731
-    return {"kinds": kinds, "flip_rate": total(same), "missed_flip_rate": total(flip), "n_pairs": len(pairs),
+    other = sum(k["other_sense_flagged"] for k in flip) / max(1, sum(k["pairs"] for k in flip))
+    return {"kinds": kinds, "flip_rate": total(same), "missed_flip_rate": total(flip), "other_sense_flagged": other, "n_pairs": len(pairs),
             "model": str(model_dir), "kind": framer.meta["kind"], "name": framer.meta["config"]["name"],
             "operating_point": operating_point if operating_point in framer.operating_points else "default"}
 
@@ -182,8 +186,8 @@ def pairs_markdown(reports: list[dict], title: str = "Robustness") -> str:
     rows = [f"| {kind} | {'keep' if k['expect'] == INVARIANT else 'flip'} | {k['pairs']} | "
             + " | ".join(f"{r['kinds'][kind]['rate']:.1%} ({r['kinds'][kind]['failed']})" for r in reports) + " |"
             for kind, k in reports[0]["kinds"].items()]
-    totals = "; ".join(f"{n}: flip rate {r['flip_rate']:.1%}, missed flips {r['missed_flip_rate']:.1%}"
-                       for n, r in zip(names, reports))
+    totals = "; ".join(f"{n}: flip rate {r['flip_rate']:.1%}, missed flips {r['missed_flip_rate']:.1%} "
+                       f"(other sense still flagged: {r['other_sense_flagged']:.1%})" for n, r in zip(names, reports))
     return f"{title}: {reports[0]['n_pairs']} pairs.\n\n" + "\n".join([head, sep, *rows]) + f"\n\n{totals}.\n"
 
 
@@ -205,7 +209,7 @@ def load_floors(path: str | Path) -> dict[str, dict[str, float]]:
             isinstance(v, dict) and all(isinstance(x, (int, float)) for x in v.values()) for v in floors.values()):
         raise FramingError(Errors.E401, path=path, problem="expected a mapping set -> {metric: number}")
     known = set(LABELS) | {"micro", "macro", "micro_precision", "micro_recall", "false_alarms_per_1000",
-                           "frame_free_flagged", "flip_rate", "missed_flip_rate"}
+                           "frame_free_flagged", "flip_rate", "missed_flip_rate", "other_sense_flagged"}
     for suite, metrics in floors.items():
         unknown = {m.removeprefix("max_") for m in metrics} - known
         if unknown:

@@ -270,6 +270,7 @@ def test_eval_suites_sets_and_operating_points(trained_tiny, tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert set(report) == {"gold", "stream", "robustness"}  # the optional set without files is skipped
     assert report["robustness"][0]["kinds"]["spacing"]["pairs"] == 1 and "## robustness" in p.stdout_text
+    assert 0 <= report["robustness"][0]["other_sense_flagged"] <= 1
     assert "false alarms per 1,000" in p.stdout_text
     p = run_cli("eval", "--model", trained_tiny, "--suites", suites, "--set", "gold", "--json", tmp_path / "r.json")
     assert p.returncode == 0 and set(json.loads((tmp_path / "r.json").read_text())) == {"gold"}
