@@ -219,11 +219,7 @@ def run_batch_bench(out: Path, model: Path) -> dict:
                 run = child("--worker", "batch", "--model", str(model), "--archive", str(archive), "--engine", engine,
                             "--out", str(Path(tmp) / f"out-{engine}-{n}"))
                 result["runs"].append(run)
-    (out / "batch.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    md = batch_markdown(result)
-    (out / "batch.md").write_text(md, encoding="utf-8")
-    print(md)
-    return result
+    return write_results(out, "batch", result, batch_markdown(result))
 
 
 def batch_markdown(result: dict) -> str:
@@ -312,9 +308,13 @@ def run_bench(out: Path, model: Path, baseline: Path, train_configs: bool, profi
         result["train_transformer"] = child("--worker", "train", "--config", str(ROOT / "configs" / "e5-small.yaml"))
         result["train_baseline"] = child("--worker", "train", "--config", str(ROOT / "configs" / "baseline-tfidf.yaml"))
     result["targets"] = TARGETS
-    (out / "bench.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    md = to_markdown(result)
-    (out / "bench.md").write_text(md, encoding="utf-8")
+    return write_results(out, "bench", result, to_markdown(result))
+
+
+def write_results(out: Path, name: str, result: dict, md: str) -> dict:
+    """``name``.json and ``name``.md in ``out``; the table is printed too."""
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (out / f"{name}.md").write_text(md, encoding="utf-8")
     print(md)
     return result
 
@@ -340,11 +340,7 @@ def run_serve_bench(out: Path, model: Path) -> dict:
         result["server_peak_rss_mb"] = round(server.memory_info().rss / 2**20, 1)
     one, many = result["runs"][0], result["runs"][-1]
     result["speedup"] = round(many["requests_per_s"] / one["requests_per_s"], 2)
-    (out / "bench-serve.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    md = serve_markdown(result)
-    (out / "bench-serve.md").write_text(md, encoding="utf-8")
-    print(md)
-    return result
+    return write_results(out, "bench-serve", result, serve_markdown(result))
 
 
 def serve_markdown(result: dict) -> str:
