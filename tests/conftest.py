@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,10 @@ def run_cli(*args, input_bytes: bytes | None = None, cwd: Path | None = None, en
 @pytest.fixture
 def labels():
     return list(LABELS)
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that a test interrupts: a shell that started the test run in the
+    background (`cmd &`) leaves SIGINT ignored, and Python keeps an ignored SIGINT ignored, so
+    Ctrl-C would never reach the child. Restore the default before exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, SEED, run_cli
+from conftest import ROOT, SEED, default_sigint, run_cli
 
 from framing import batch as batch_mod
 from framing.batch import Job, expand_batch_inputs, run_batch
@@ -190,7 +190,7 @@ def test_killed_cli_run_resumes_without_rescoring(trained_tiny, big_archive, tmp
     out, log = tmp_path / "out", tmp_path / "log"
     cmd = [sys.executable, "-m", "framing.cli", "batch", str(src), "-o", str(out), "-m", str(trained_tiny), "--shard-size", "1"]
     with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=default_sigint)
         deadline = time.time() + 120
         while len(list((out / "shards").glob("*.json"))) < 2 and time.time() < deadline:
             time.sleep(0.02)

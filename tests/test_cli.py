@@ -10,7 +10,7 @@ import time
 import zipfile
 
 import pytest
-from conftest import ROOT, SEED, TINY, run_cli, write_records
+from conftest import ROOT, SEED, TINY, default_sigint, run_cli, write_records
 
 KO = "푸틴 대통령은 카자흐스탄 사태가 외부 간섭이라고 말했다. 무장 테러리스트들이 공항을 공격했다."
 
@@ -222,7 +222,8 @@ def test_interrupted_training_keeps_previous_model(trained_tiny, tiny_config, tm
     # finish before the signal arrives.
     with log.open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "framing.cli", "train", "--config", str(tiny_config), "--force",
-                                 "--train.epochs", "5000", "--train.patience", "1000000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                                 "--train.epochs", "5000", "--train.patience", "1000000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+                                preexec_fn=default_sigint)
         deadline = time.time() + 120
         while b"step" not in log.read_bytes() and time.time() < deadline:  # the progress bar is running
             time.sleep(0.2)
