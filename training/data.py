@@ -13,7 +13,6 @@ from framing.errors import Errors, FramingError
 from framing.labels import LABELS
 
 REQUIRED = ("id", "doc", "text", "labels", "lang", "origin", "source", "license")
-ORIGINS = ("real", "translated", "authored")
 
 
 @dataclass
