@@ -129,6 +129,12 @@ def test_real_splits_are_by_document_and_test_by_event(real, splits):
     events = {s: {r["source"]["event"] for r in real[s]} for s in ("realworld/train", "realworld/dev", "realworld/test")}
     assert not events["realworld/test"] & (events["realworld/train"] | events["realworld/dev"])
     assert not events["realworld/dev"] & events["realworld/train"]
+    page_doc = {}  # one page, one document: no article twice, in one split or across splits
+    for recs in real.values():
+        for r in recs:
+            url = r["source"].get("url")
+            if url:
+                assert page_doc.setdefault(url, r["doc"]) == r["doc"], (url, r["doc"], page_doc[url])
 
 
 def test_no_reserved_page_is_used():

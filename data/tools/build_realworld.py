@@ -21,8 +21,22 @@ DATA = Path(__file__).resolve().parents[1]
 ANN = DATA / "annotation"
 RW_LICENSE = "paraphrase of a public news page (facts only, own wording; cited by URL)"
 WIKINEWS_LICENSE = "CC BY 2.5 (Korean Wikinews, ko.wikinews.org; attribute the article URL)"
-RW_SPLITS = {"test": ["test_a", "test_b", "test_c"], "dev": ["dev"], "train": ["train_a", "train_b", "train_c"]}
+RW_SPLITS = {"test": ["test_a", "test_b", "test_c"], "dev": ["dev", "dev_b"],
+             "train": ["train_a", "train_b", "train_c", "train_d", "train_e", "train_f"]}
 EVENT_PREFIX = {"test": "t-", "dev": "d-", "train": "r-"}
+# Articles written twice by different batches (the same page, or the same wire story on two
+# sites): the copy outside the more valuable split is left out, so no article sits in two
+# splits (test > dev > train) or twice in one.
+DROPPED = {
+    "rw-rwdev-a36": "same page as test rw-rwtest-a-a28",
+    "rw-rwdev-a38": "same page as test rw-rwtest-b-a27",
+    "rw-dev_b-a32": "same Yonhap story (zoglo.net reprint) as train rw-rwtrain-a-a46",
+    **{doc: f"same page as train {first}" for doc, first in (
+        ("rw-rwtrain-b-a18", "rw-rwtrain-a-a52"), ("rw-rwtrain-b-a19", "rw-rwtrain-a-a26"),
+        ("rw-rwtrain-b-a20", "rw-rwtrain-a-a09"), ("rw-rwtrain-b-a22", "rw-rwtrain-a-a11"),
+        ("rw-rwtrain-b-a23", "rw-rwtrain-a-a95"), ("rw-rwtrain-b-a41", "rw-rwtrain-a-a15"),
+        ("rw-rwtrain-b-a62", "rw-rwtrain-a-a50"))},
+}
 
 
 def read(path: Path) -> list[dict]:
@@ -55,14 +69,17 @@ def realworld() -> None:
     second = {r["id"]: r for f in sorted((ANN / "realworld").glob("pass2_test*.jsonl")) for r in read(f)}
     adjudicated = {r["id"]: r for f in sorted((ANN / "realworld").glob("adjudication_test*.jsonl")) for r in read(f)}
     seen_docs: set[str] = set()
+    url_doc: dict[str, str] = {}
     for split, batches in RW_SPLITS.items():
-        records = [r for b in batches for r in read(ANN / "realworld" / f"{b}.jsonl")]
+        records = [r for b in batches for r in read(ANN / "realworld" / f"{b}.jsonl") if r["doc"] not in DROPPED]
         for r in records:
             event = r["source"]["event"]
             assert event.startswith(EVENT_PREFIX[split]) or (split == "train" and not event[:2] in ("t-", "d-")), (split, r["id"], event)
             r.setdefault("lang", "ko")
             r["source"] = {"corpus": "korean_news_paraphrased", **r["source"]}
             r["license"] = RW_LICENSE
+            first = url_doc.setdefault(r["source"]["url"], r["doc"])
+            assert first == r["doc"], f"{r['doc']} ({split}) uses the page of {first}: add one of them to DROPPED"
         if split == "test":
             records = final_labels(records, second, adjudicated)
             unchecked = [r["id"] for r in records if "second_annotator" not in r]
