@@ -258,6 +258,11 @@ def test_frozen_lower_layers_train_on_cached_states(tiny_config, tmp_path):
     input_ids, mask = pad_batch(ids, 0)
     with torch.no_grad():
         torch.testing.assert_close(model.upper(model.lower(input_ids, mask, 1), mask, 1), model(input_ids, mask))
+    # Dev evaluations during training score through the same cached states: the same probabilities.
+    from framing.training.train import _lower_states, _upper_proba
+
+    cached = _upper_proba(model, _lower_states(labeller, ids, 1), 1, labeller.bf16, labeller.device)
+    np.testing.assert_allclose(cached, labeller.predict_proba([t for t, _ in TINY]), atol=1e-5)
     out = train(load_config(tiny_config, {"model.freeze_layers": "1", "output": str(tmp_path / "f")}), quiet=True)
     trained = Framer.load(out).backend.model.encoder
     before = labeller.model.encoder

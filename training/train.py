@@ -201,6 +201,26 @@ def _lower_states(labeller, ids: list[list[int]], n: int, batch_size: int = 64) 
     return states
 
 
+def _upper_proba(model, states: list, n: int, bf16: bool, device: str, batch_size: int = 64) -> np.ndarray:
+    """Probabilities from the cached output of the ``n`` frozen layers (``_lower_states``):
+    the same as ``predict_proba`` for texts within max_length (longer ones are truncated)."""
+    import torch
+
+    from framing.model.classifier import autocast, pad_states
+
+    model.eval()
+    order = sorted(range(len(states)), key=lambda i: len(states[i]))
+    probs = np.zeros((len(states), model.head.out_features), dtype=np.float32)
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            hidden, mask = pad_states([states[i] for i in chunk], multiple_of=8)
+            with autocast(bf16, device):
+                logits = model.upper(hidden.to(device), mask.to(device), n)
+            probs[chunk] = torch.sigmoid(logits.float()).cpu().numpy()
+    return probs
+
+
 def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Record], quiet: bool, device: str = "auto"):
     import torch
     from tqdm import tqdm
@@ -217,6 +237,9 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
         print(f"warning: {truncated} training sentence(s) longer than model.max_length={m.max_length} tokens "
               "were truncated", file=sys.stderr)
     inputs = _lower_states(labeller, ids, m.freeze_layers) if m.freeze_layers else ids
+    # Dev is scored at every evaluation: with frozen layers, through their cached output too.
+    dev_inputs = (_lower_states(labeller, labeller.encode([r.text for r in dev_recs], windows=False)[0], m.freeze_layers)
+                  if m.freeze_layers else None)
     y = torch.tensor(label_matrix(train_recs, config.labels))
     pw = _pos_weight(y.numpy(), t.pos_weight, config.labels)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=None if pw is None else torch.tensor(pw, device=labeller.device))
@@ -252,7 +275,8 @@ def _fit_transformer(config: Config, train_recs: list[Record], dev_recs: list[Re
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", dev_f1=f"{best['f1']:.3f}")
             if step in eval_steps:
-                probs = labeller.predict_proba([r.text for r in dev_recs])
+                probs = (_upper_proba(model, dev_inputs, m.freeze_layers, labeller.bf16, labeller.device) if m.freeze_layers
+                         else labeller.predict_proba([r.text for r in dev_recs]))
                 f1 = score(y_dev, probs >= tune_thresholds(y_dev, probs), config.labels)["macro"]["f1"]
                 history.append({"step": step, "epoch": epoch + 1, "loss": round(loss, 4), "dev_macro_f1": round(f1, 4)})
                 if f1 > best["f1"]:

@@ -2,7 +2,7 @@
 
     python data/tools/agreement.py            # prints Cohen's kappa per label (Markdown)
     python data/tools/agreement.py --disagreements data/annotation/disagreements.jsonl
-    python data/tools/agreement.py --set realworld   # or --set stream
+    python data/tools/agreement.py --set realworld   # or --set realworld-dev, --set stream
 
 Pass 1: data/annotation/labelled/*.jsonl; pass 2: data/annotation/blind/pass2_*.jsonl.
 Kappa is computed per label over the sentences both passes labelled."""
@@ -27,6 +27,7 @@ def read(path: Path) -> list[dict]:
 PASSES = {  # set: (first-pass files, blind second-pass files), globs under data/annotation/
     "gold": ("labelled/*.jsonl", "blind/pass2_*.jsonl"),
     "realworld": ("realworld/test_?.jsonl", "realworld/pass2_test*.jsonl"),
+    "realworld-dev": ("realworld/dev*.jsonl", "realworld/pass2_dev*.jsonl"),
     "stream": ("wikinews/pass1_test.jsonl", "wikinews/pass2_test.jsonl"),
 }
 
