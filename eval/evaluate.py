@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from framing.errors import Errors, FramingError
-from framing.eval.metrics import score
+from framing.eval.metrics import score, stream_figures
 from framing.labels import LABELS
 from framing.model.framer import Framer
 from framing.training.data import label_matrix, load_split
@@ -46,17 +46,6 @@ def load_suites(path: str | Path = SUITES_FILE, names: list[str] | None = None) 
             raise FramingError(Errors.E403, name=unknown[0], path=path, known=", ".join(s.name for s in suites))
         suites = [s for s in suites if s.name in names]
     return suites
-
-
-def stream_figures(y: np.ndarray, pred: np.ndarray) -> dict:
-    """What an analyst reading every flag of a feed sees: the share of frame-free sentences that
-    get any flag, and sentences with at least one wrong flag per 1,000 sentences."""
-    y, pred = y.astype(bool), pred.astype(bool)
-    free = ~y.any(axis=1)
-    wrong = (pred & ~y).any(axis=1)
-    return {"frame_free_flagged": float((pred[free].any(axis=1)).mean()) if free.any() else 0.0,
-            "false_alarms_per_1000": float(1000 * wrong.mean()) if len(y) else 0.0,
-            "framed_share": float(1 - free.mean()) if len(y) else 0.0}
 
 
 def evaluate(model_dir: str | Path, gold: list[str], framer: Framer | None = None,

@@ -96,7 +96,7 @@ def score(articles: List[str] = typer.Argument(..., help="Files, folders, globs;
           batch_size: int = typer.Option(32, help="Sentences per forward pass."),
           device: str = typer.Option("auto", help="auto, cpu or cuda (bf16 on CUDA)."),
           operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
-                                                        help="Named thresholds: stream (an ordinary news feed) or dense (frame-rich articles); default: the model's.")):
+                                                        help="Named thresholds: stream (an ordinary news feed), dense (frame-rich articles) or balanced (best F1 with capped false alarms); default: the model's.")):
     """Split articles into sentences and label each sentence."""
     from tqdm import tqdm
 
@@ -196,7 +196,7 @@ def evaluate_cmd(model: Path = typer.Option(DEFAULT_MODEL, "--model", "-m", help
                  gold: List[str] = typer.Option([], "--gold", "-g", help="Evaluate these JSONL files or folders instead of the suites."),
                  suites: Path = typer.Option(None, help="Evaluation sets (default: eval/suites.yaml)."),
                  operating_point: Optional[str] = typer.Option(None, "--operating-point", "-p",
-                                                               help="Evaluate every set at this point (dense, stream) instead of each set's own."),
+                                                               help="Evaluate every set at this point (dense, balanced, stream) instead of each set's own."),
                  json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full report as JSON."),
                  markdown: Optional[Path] = typer.Option(None, help="Write the tables as Markdown."),
                  floors: Optional[Path] = typer.Option(None, "--gate", help="Floors per set (eval/floors.yaml); exit 1 below them.")):

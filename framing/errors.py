@@ -56,7 +56,7 @@ class Errors:
     E311 = ("model.freeze_layers={frozen}, but the encoder has {depth} layers. Set it between 1 and "
             "{depth_minus_one} (at least one layer must train), or 0 to train them all.")
     E312 = ("{path}: the model has no operating point '{name}'. Known: {known}. Pick one of them, or "
-            "retrain with a current framing to get the dense and stream points.")
+            "retrain with a current framing to get the dense, stream and balanced points.")
     # Gold / eval
     E401 = ("{path}: floors file is invalid ({problem}). It maps each evaluation set to its floors, "
             "e.g. `gold: {{macro: 0.6, terrorism: 0.8}}`; max_<metric> sets a ceiling.")

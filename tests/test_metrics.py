@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from framing.eval.evaluate import gate, stream_figures
-from framing.eval.metrics import score, tune_stream_thresholds, tune_thresholds
+from framing.eval.metrics import score, tune_balanced_thresholds, tune_stream_thresholds, tune_thresholds
 
 LABELS = ["a", "b"]
 
@@ -62,3 +62,26 @@ def test_stream_thresholds_rise_when_the_base_rate_falls():
     rare[:6] = 1  # 1% framed
     stream = tune_stream_thresholds(y, p, rare, np.full((600, 1), 0.1))[0]
     assert stream > dense
+
+
+def test_balanced_thresholds_keep_both_false_alarm_ceilings():
+    """The best dev F1 among thresholds that keep the ceilings (checked against every threshold
+    of the grid): the dense optimum flags too many frame-free dev sentences."""
+    rng = np.random.default_rng(1)
+    y_dev = np.array([[1]] * 30 + [[0]] * 120)
+    p_dev = np.clip(np.concatenate([rng.normal(0.7, 0.15, 30), rng.normal(0.35, 0.15, 120)]), 0, 1)[:, None]
+    y_stream, p_stream = np.zeros((1000, 1), dtype=int), np.full((1000, 1), 0.1)
+
+    def f1(t):
+        return score(y_dev, p_dev >= t, ["x"])["macro"]["f1"]
+
+    def flagged(t):
+        return (p_dev[y_dev[:, 0] == 0, 0] >= t).mean()
+
+    grid = np.round(np.arange(0.05, 0.991, 0.01), 3)
+    t = tune_balanced_thresholds(y_dev, p_dev, y_stream, p_stream, start=np.array([0.95]))[0]
+    assert flagged(t) <= 0.03 < flagged(tune_thresholds(y_dev, p_dev)[0])
+    assert f1(t) == max(f1(g) for g in grid if flagged(g) <= 0.03) > f1(0.95)
+    p_stream[:6] = 0.9  # 6 false alarms per 1,000 stream sentences below 0.9: only higher thresholds keep that ceiling
+    assert tune_balanced_thresholds(y_dev, p_dev, y_stream, p_stream, start=np.array([0.95]))[0] > 0.9
+    assert tune_balanced_thresholds(y_dev, p_dev, y_stream, p_stream, start=np.array([0.5]))[0] == 0.5  # start breaks it: as is

@@ -208,8 +208,8 @@ def test_encoder_cut_to_its_first_layers(tiny_config, tmp_path):
 
 def test_ngram_blend_and_operating_points(tiny_config, tiny_data, tmp_path):
     """model.ngram_weight blends a TF-IDF model stored inside the model directory (weight chosen
-    on dev with 'auto'); data.stream_dev adds a 'stream' operating point next to 'dense'; the
-    recorded dev metrics are those of the saved blend."""
+    on dev with 'auto'); data.stream_dev adds 'stream' and 'balanced' operating points next to
+    'dense'; the recorded dev metrics are those of the saved blend."""
     from framing.eval.evaluate import evaluate
 
     stream = tmp_path / "stream.jsonl"
@@ -221,7 +221,8 @@ def test_ngram_blend_and_operating_points(tiny_config, tiny_data, tmp_path):
                  "train.epochs": "4", "output": str(tmp_path / "blend")}
     out = train(load_config(tiny_config, overrides), quiet=True)
     meta = json.loads((out / "framing.json").read_text())
-    assert set(meta["operating_points"]) == {"dense", "stream"} and meta["thresholds"] == meta["operating_points"]["stream"]
+    assert set(meta["operating_points"]) == {"dense", "stream", "balanced"}
+    assert meta["thresholds"] == meta["operating_points"]["stream"]
     assert meta["default_point"] == "stream" and "stream_dev" in meta["data"]
     assert [t["weight"] for t in meta["training"]["ngram"]["dev_trials"]][:2] == [0.0, 0.1]
     assert meta["ngram_weight"] == meta["training"]["ngram"]["weight"] and (out / "ngram" / "tfidf.json").exists()
@@ -241,8 +242,9 @@ def test_ngram_blend_and_operating_points(tiny_config, tiny_data, tmp_path):
 def test_ngram_weight_out_of_range_is_refused(tiny_config):
     with pytest.raises(FramingError, match="E103.*ngram_weight"):
         load_config(tiny_config, {"model.ngram_weight": "1.5"})
-    with pytest.raises(FramingError, match="E104.*stream_dev"):
-        load_config(tiny_config, {"data.default_point": "stream"})
+    for point in ("stream", "balanced"):
+        with pytest.raises(FramingError, match=f"E104.*stream_dev.*'{point}'"):
+            load_config(tiny_config, {"data.default_point": point})
 
 
 def test_frozen_lower_layers_train_on_cached_states(tiny_config, tmp_path):

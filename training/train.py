@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framing.eval.metrics import score, tune_stream_thresholds, tune_thresholds
+from framing.eval.metrics import score, tune_balanced_thresholds, tune_stream_thresholds, tune_thresholds
 from framing.labels import LABELS
 from framing.training.artifacts import atomic_directory, check_output, write_meta
 from framing.training.config import Config
@@ -56,9 +56,11 @@ def train(config: Config, force: bool = False, root: Path | None = None, quiet: 
     if config.data.stream_dev:
         stream_recs, stream_hashes = load_split(config.data.stream_dev, labels, ["ko"], root)
         data["stream_dev"] = _data_summary(stream_recs, stream_hashes)
-        stream = tune_stream_thresholds(y_dev, dev_probs, label_matrix(stream_recs, labels),
-                                        backend.predict_proba([r.text for r in stream_recs]))
+        y_stream, stream_probs = label_matrix(stream_recs, labels), backend.predict_proba([r.text for r in stream_recs])
+        stream = tune_stream_thresholds(y_dev, dev_probs, y_stream, stream_probs)
         points["stream"] = {label: float(t) for label, t in zip(labels, stream)}
+        balanced = tune_balanced_thresholds(y_dev, dev_probs, y_stream, stream_probs, stream)
+        points["balanced"] = {label: float(t) for label, t in zip(labels, balanced)}
     dev_metrics = score(y_dev, dev_probs >= thresholds, labels)
     meta = {
         "kind": config.model.kind, "labels": labels, "output": str(output),
