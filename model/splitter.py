@@ -57,7 +57,7 @@ def split_sentences(text: str) -> list[Sentence]:
     lines = [m for m in _LINE.finditer(text) if m.group().strip()]
     # Given an iterable, kiwi analyses the lines in its own worker threads with the GIL released;
     # given one str it holds the GIL for the whole call and stalls every other Python thread.
-    pieces = _kiwi().split_into_sents(m.group() for m in lines) if lines else []
+    pieces = _kiwi().split_into_sents(m.group() for m in lines)
     out = []
     for line, line_pieces in zip(lines, pieces):
         for a, b in _spans(line.group(), line_pieces):
