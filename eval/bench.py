@@ -14,7 +14,8 @@ engine, to see that memory stays flat): documents/s, sentences/s, peak RSS of ev
 (sampled), output size.
 Writes bench.json and bench.md and prints the machine it ran on; with --profile also
 torch.profiler tables of scoring time and of training memory. With --serve it starts `framing serve`
-on a free 127.0.0.1 port and sends it seed articles from 1 client, then from 16 concurrent ones
+on a free 127.0.0.1 port and sends it seed articles from 1 client, then from 16 concurrent ones, and
+times the costs behind them in a child process: splitting the article, a model call per batch size
 (bench-serve.json, bench-serve.md). Not a timed test."""
 
 from __future__ import annotations
@@ -320,21 +321,59 @@ def write_results(out: Path, name: str, result: dict, md: str) -> dict:
 
 
 SERVE_LOADS = ((1, 40), (16, 320))  # (concurrent clients, requests)
+SERVE_BATCHES = (8, 64, 256)  # model-call sizes timed beside the seed article's own (the server's --max-batch is 64)
+
+
+def worker_serve_costs(model: str) -> dict:
+    """Where a served request's time goes, measured in one process: splitting the seed article,
+    and one model call of its sentences and of other batch sizes (its sentences repeated)."""
+    from framing.model.framer import Framer
+    from framing.model.splitter import split_sentences
+
+    framer = Framer.load(model)
+    seed = (ROOT / "seeds" / "000_a1abbb1d65276d23.txt").read_text(encoding="utf-8")
+    sentences = [s.text for s in split_sentences(seed)]
+
+    def median_s(work, repeats: int) -> float:
+        work()  # warm-up
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    calls = []
+    for size in sorted({len(sentences), *SERVE_BATCHES}):
+        batch = (sentences * (size // len(sentences) + 1))[:size]
+        seconds = median_s(lambda: framer.predict_proba(batch), 3)
+        calls.append({"batch": size, "ms": round(1000 * seconds, 1), "sentences_per_s": round(size / seconds, 1)})
+    return {"seed_sentences": len(sentences), "split_ms": round(1000 * median_s(lambda: split_sentences(seed), 5), 1),
+            "model_calls": calls}
 
 
 def run_serve_bench(out: Path, model: Path) -> dict:
-    """Latency, throughput and server memory of `framing serve` with seed-sized articles."""
+    """Latency, throughput and server memory of `framing serve` with seed-sized articles, and the
+    costs behind them (splitting, model calls by batch size)."""
+    import httpx
+
     from framing.eval.serveload import load, rss_mb, running_server
 
     out.mkdir(parents=True, exist_ok=True)
     seed = (ROOT / "seeds" / "000_a1abbb1d65276d23.txt").read_text(encoding="utf-8")
-    result = {"machine": machine(), "model": str(model), "article_chars": len(seed), "runs": []}
+    result = {"machine": machine(), "model": str(model), "article_chars": len(seed), "runs": [],
+              "costs": child("--worker", "servecosts", "--model", str(model))}
     with running_server(model) as (url, server):
         load(url, [{"text": seed}] * 8, 4)  # warm-up
         result["rss_start_mb"] = rss_mb(server)
         for clients, requests in SERVE_LOADS:
+            before, cpu_before = httpx.get(f"{url}/healthz").json(), cpu_s(server)
             run = load(url, [{"text": seed}] * requests, clients)
+            after = httpx.get(f"{url}/healthz").json()
+            run["mean_batch"] = round((after["sentences"] - before["sentences"]) / max(1, after["batches"] - before["batches"]), 1)
+            run["server_cpu_ms_per_request"] = round(1000 * (cpu_s(server) - cpu_before) / requests, 1)
             run["rss_after_mb"] = rss_mb(server)
+            run["load_avg_1m"] = round(os.getloadavg()[0], 2)
             result["runs"].append(run)
             print(f"{clients} client(s): {run}", file=sys.stderr)
         result["server_peak_rss_mb"] = round(server.memory_info().rss / 2**20, 1)
@@ -343,21 +382,30 @@ def run_serve_bench(out: Path, model: Path) -> dict:
     return write_results(out, "bench-serve", result, serve_markdown(result))
 
 
+def cpu_s(process) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def serve_markdown(result: dict) -> str:
-    m = result["machine"]
+    m, costs = result["machine"], result["costs"]
     rows = "\n".join(f"| {r['clients']} | {r['requests']} | {r['errors']} | {r['p50_s']} | {r['p95_s']} | {r['requests_per_s']} | "
-                     f"{r['sentences_per_s']} | {r['rss_after_mb']} |" for r in result["runs"])
+                     f"{r['sentences_per_s']} | {r['mean_batch']} | {r['server_cpu_ms_per_request']} | {r['rss_after_mb']} | {r['load_avg_1m']} |" for r in result["runs"])
+    calls = "; ".join(f"{c['batch']} sentences {c['ms']} ms ({c['sentences_per_s']}/s)" for c in costs["model_calls"])
     return (f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads). Model: {result['model']}. "
-            f"Each request: the seed article ({result['article_chars']} characters).\n\n"
-            "| clients | requests | errors | p50 latency, s | p95 latency, s | requests/s | sentences/s | server RSS after, MB |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|\n" + rows
+            f"Each request: the seed article ({result['article_chars']} characters, {costs['seed_sentences']} sentences).\n\n"
+            "| clients | requests | errors | p50 latency, s | p95 latency, s | requests/s | sentences/s | sentences per model call "
+            "| server CPU per request, ms | server RSS after, MB | load average after |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n" + rows
             + f"\n\nServer RSS after warm-up: {result['rss_start_mb']} MB. Throughput with {result['runs'][-1]['clients']} clients: "
-            f"{result['speedup']}x one client's.\n")
+            f"{result['speedup']}x one client's.\n\n"
+            f"Costs in one process (median): splitting the article {costs['split_ms']} ms; one model call of {calls}.\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker", choices=["score", "train", "profile", "batch"])
+    ap.add_argument("--worker", choices=["score", "train", "profile", "batch", "servecosts"])
     ap.add_argument("--archive")
     ap.add_argument("--engine")
     ap.add_argument("--batch", action="store_true")
@@ -378,6 +426,8 @@ def main() -> None:
         print(json.dumps(worker_profile(args.model, args.config, args.out)))
     elif args.worker == "batch":
         print(json.dumps(worker_batch(args.model, args.archive, args.engine, str(args.out))))
+    elif args.worker == "servecosts":
+        print(json.dumps(worker_serve_costs(args.model)))
     elif args.batch:
         run_batch_bench(args.out, Path(args.model))
     else:

@@ -100,7 +100,8 @@ def create_app(framer: Framer, api_key: Optional[str] = None, max_body_mb: float
     from swagger_ui_bundle import swagger_ui_path
 
     batcher = MicroBatcher(lambda texts: framer.predict_proba(texts), max_batch, max_wait_ms / 1000, max_queue)
-    # One splitting thread (kiwi is not documented as thread-safe); it runs beside the model's.
+    # One splitting thread: kiwi spreads a text's lines over its own worker threads with the GIL
+    # released (model/splitter.py), so splitting request N+1 overlaps scoring request N.
     splitter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="framing-split")
 
     @asynccontextmanager

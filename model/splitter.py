@@ -34,9 +34,10 @@ def _kiwi():
     return Kiwi()
 
 
-def _split_line(line: str) -> list[tuple[int, int]]:
+def _spans(line: str, pieces) -> list[tuple[int, int]]:
+    """Sentence spans in ``line`` from kiwi's ``pieces`` of it, with cuts after a closing quote glued back."""
     spans: list[tuple[int, int]] = []
-    for s in _kiwi().split_into_sents(line):
+    for s in pieces:
         start, end = s.start, s.end
         if spans and start == spans[-1][1]:
             prev_start, _ = spans.pop()
@@ -53,11 +54,13 @@ def _split_line(line: str) -> list[tuple[int, int]]:
 
 def split_sentences(text: str) -> list[Sentence]:
     """Split ``text`` into sentences; ``text[s.start:s.end] == s.text`` for each."""
+    lines = [m for m in _LINE.finditer(text) if m.group().strip()]
+    # Given an iterable, kiwi analyses the lines in its own worker threads with the GIL released;
+    # given one str it holds the GIL for the whole call and stalls every other Python thread.
+    pieces = _kiwi().split_into_sents(m.group() for m in lines)
     out = []
-    for line in _LINE.finditer(text):
-        if not line.group().strip():
-            continue
-        for a, b in _split_line(line.group()):
+    for line, line_pieces in zip(lines, pieces):
+        for a, b in _spans(line.group(), line_pieces):
             piece = line.group()[a:b]
             lead = len(piece) - len(piece.lstrip())
             piece = piece.strip()

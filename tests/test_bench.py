@@ -42,3 +42,21 @@ def test_batch_bench_archive_and_table(tmp_path):
                                                                    run("local", 20000, 95.0, 710.0), run("ray", 20000, 190.0, 500.0)]})
     assert "local engine / `framing score`, sentences/s: 0.95; Ray / local: 2.00" in md
     assert "700.0 MB at 2000 documents, 710.0 MB at 20000" in md
+
+
+def test_serve_markdown_shows_the_costs_behind_the_load_runs():
+    from framing.eval.bench import serve_markdown
+
+    def run(clients, requests_per_s, batch):
+        return {"clients": clients, "requests": 20 * clients, "errors": 0, "p50_s": 0.3, "p95_s": 0.4, "requests_per_s": requests_per_s,
+                "sentences_per_s": 42 * requests_per_s, "mean_batch": batch, "server_cpu_ms_per_request": 310.0, "rss_after_mb": 900.0,
+                "load_avg_1m": 1.5}
+
+    machine = {"cpu": "test", "cores": 2, "torch": "x", "torch_threads": 2}
+    costs = {"seed_sentences": 42, "split_ms": 60.0, "model_calls": [{"batch": 42, "ms": 280.0, "sentences_per_s": 150.0},
+                                                                    {"batch": 64, "ms": 400.0, "sentences_per_s": 160.0}]}
+    md = serve_markdown({"machine": machine, "model": "m", "article_chars": 3241, "rss_start_mb": 890.0, "speedup": 1.5, "costs": costs,
+                         "runs": [run(1, 2.0, 42.0), run(16, 3.0, 63.5)]})
+    assert "| 16 | 320 | 0 | 0.3 | 0.4 | 3.0 | 126.0 | 63.5 | 310.0 | 900.0 | 1.5 |" in md
+    assert "Throughput with 16 clients: 1.5x one client's" in md
+    assert "splitting the article 60.0 ms; one model call of 42 sentences 280.0 ms (150.0/s); 64 sentences 400.0 ms (160.0/s)" in md

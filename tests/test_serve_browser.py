@@ -1,7 +1,10 @@
 """The page of `framing serve` in a real browser (Debian's chromium + chromedriver, via selenium):
 paste the seed article, score it, compare the highlighted sentences and the profile with the HTML
 report's, move a threshold slider, check escaping and a phone-width window, save screenshots
-(in $FRAMING_SCREENSHOTS when set, else the test's temporary folder)."""
+(in $FRAMING_SCREENSHOTS when set, else the test's temporary folder). It serves the tiny test model,
+or $FRAMING_SCREENSHOT_MODEL when set: the README's screenshots are of the release model,
+
+    FRAMING_SCREENSHOTS=docs FRAMING_SCREENSHOT_MODEL=runs/e5-small pytest tests/test_serve_browser.py"""
 
 import html
 import os
@@ -62,15 +65,16 @@ def page_sentences(driver):
 
 
 @pytest.mark.slow
-def test_page_in_a_real_browser(browser, trained_tiny, tmp_path):
+def test_page_in_a_real_browser(browser, request, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     shots = Path(os.environ.get("FRAMING_SCREENSHOTS") or tmp_path)
+    model = os.environ.get("FRAMING_SCREENSHOT_MODEL") or request.getfixturevalue("trained_tiny")
     seed = SEED.read_text(encoding="utf-8")
-    framer = Framer.load(trained_tiny)
+    framer = Framer.load(model)
     doc = framer.score_documents([("text", seed)])[0]
-    with running_server(trained_tiny) as (url, _):
+    with running_server(model) as (url, _):
         browser.get(url)
         score_in_page(browser, seed)
         # the sentences are highlighted exactly as in the HTML report
