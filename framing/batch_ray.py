@@ -145,7 +145,7 @@ def run_ray(job: Job, num_workers: int) -> list[dict]:
     workers = num_workers or max(1, int(resources.get("CPU", 1)))
     cpus = max(1, int(resources.get("CPU", 1)) // workers)
     gpus = 1 if job.device != "cpu" and resources.get("GPU", 0) >= workers else 0
-    ds = ray.data.read_datasource(ChunkSource(job), num_cpus=0)
+    ds = ray.data.read_datasource(ChunkSource(job), num_cpus=0, concurrency=workers)
     ds.context.execution_options.preserve_order = True  # the datasets derived below inherit it
     ds = ds.map_batches(ClaimIds, fn_constructor_args=(job,), batch_format="pyarrow", num_cpus=0,
                         compute=ray.data.ActorPoolStrategy(size=1, max_tasks_in_flight_per_actor=1))  # one call at a time
@@ -153,7 +153,7 @@ def run_ray(job: Job, num_workers: int) -> list[dict]:
                         num_cpus=cpus, num_gpus=gpus, compute=ray.data.ActorPoolStrategy(size=workers))
     sink = PartSink(job.out)
     try:
-        ds.write_datasink(sink, ray_remote_args={"num_cpus": 0})
+        ds.write_datasink(sink, ray_remote_args={"num_cpus": 0}, concurrency=workers)
     except Exception as err:  # a worker's FramingError (cannot write, --strict) arrives wrapped
         cause = err
         while cause is not None and not isinstance(cause, FramingError):

@@ -42,3 +42,12 @@ def test_batch_bench_archive_and_table(tmp_path):
                                                                    run("local", 20000, 95.0, 710.0), run("ray", 20000, 190.0, 500.0)]})
     assert "local engine / `framing score`, sentences/s: 0.95; Ray / local: 2.00" in md
     assert "700.0 MB at 2000 documents, 710.0 MB at 20000" in md
+
+
+def test_batch_bench_workers_score_the_same_text(trained_tiny, tmp_path):
+    """`framing score` and `framing batch` as the bench runs them: the same documents and sentences."""
+    from framing.eval.bench import build_archive, worker_batch
+
+    folder = build_archive(tmp_path / "a", 32)  # 4 per file: no file empty
+    runs = [worker_batch(str(trained_tiny), str(folder), engine, str(tmp_path / engine)) for engine in ("score", "local")]
+    assert [(r["documents"], r["sentences"]) for r in runs] == [(32, runs[0]["sentences"])] * 2 and runs[0]["sentences"] >= 32
