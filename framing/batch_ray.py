@@ -16,8 +16,10 @@ stop a whole file at its first malformed line and keep no line numbers (rejects 
 done only when its sentences, documents and shard record are all renamed into place. The
 Datasink keeps Ray Data's writing (write tasks, backpressure) with that atomic writer.
 
-Reading and the id check take no CPU from Ray's accounting (they are light, and the scoring
-actors hold the CPUs; otherwise a read task could wait forever for a CPU)."""
+Reading, the id check and writing take no CPU from Ray's accounting (they are light, and the
+scoring actors hold the CPUs: a read task would wait for one forever), and at most as many read
+and write tasks as scoring actors run at once (each runs in a process of its own: on 2 busy cores,
+starting one per input file took longer than the reading)."""
 
 from __future__ import annotations
 
