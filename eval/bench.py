@@ -190,7 +190,8 @@ def worker_batch(model: str, archive: str, engine: str, out: str) -> dict:
 
         files = sorted(str(p) for p in Path(archive).glob("*.jsonl"))
         Path(out).mkdir(parents=True, exist_ok=True)
-        score(files, Path(model), "jsonl", Path(out) / "scores.jsonl", [], False, 20.0, 32, "auto")
+        score(files, model=Path(model), fmt="jsonl", output=Path(out) / "scores.jsonl", threshold=[], strict=False, max_mb=20.0,
+              batch_size=32, device="auto", operating_point=None)  # every option: called as a function, not by typer
         seconds = time.perf_counter() - started
         docs, sentences = sum(1 for f in files for _ in open(f)), sum(1 for _ in open(Path(out) / "scores.jsonl"))
     else:

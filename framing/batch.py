@@ -9,9 +9,10 @@ exists: a rerun re-reads the inputs but scores only chunks without one. ``run.js
 settings that make two runs the same job (inputs, model hash, thresholds, fields, shard size);
 ``rejects.jsonl`` and ``manifest.json`` are written when all chunks are done.
 
-The local engine scores files one after another; the Ray engine (``--engine ray``) gives whole
-files to an actor pool, one loaded model per actor, and runs the very same ``score_file``, so
-both write the same parts. Ids must be unique within a file; (file, document) is the key."""
+A document id may be used once in the whole run: ``SeenIds`` rejects a repeat, in the same file
+or a later one, naming where it was first seen. Both engines run the same steps per chunk:
+``read_chunks`` (read and check records), ``SeenIds.claim``, ``score_chunk``, ``write_chunk``;
+the local engine one chunk after another, the Ray engine (``framing.batch_ray``) on Ray Data."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -146,8 +148,14 @@ def _read(path: str, fields: list[str]) -> Iterator[tuple[int, dict | FramingErr
                     yield n, err
 
 
-def check_record(record, path: str, pos: int, job: Job, seen: dict, key: str = "line") -> tuple[str, str]:
-    """(id, text) of a good record, or the FramingError that rejects it."""
+def position_key(path: str) -> str:
+    """Where a record is in its file: the line of JSONL and CSV, the 0-based row of Parquet."""
+    return "row" if file_format(path) == "parquet" else "line"
+
+
+def check_record(record, path: str, pos: int, job: Job) -> tuple[str, str]:
+    """(id, text) of a good record, or the FramingError that rejects it. Whether the id was used
+    before is for ``SeenIds``."""
     if isinstance(record, FramingError):
         raise record
     text = record_text(record, path, pos, job.text_field)
@@ -155,11 +163,30 @@ def check_record(record, path: str, pos: int, job: Job, seen: dict, key: str = "
     if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)) or not str(doc_id).strip():
         got = "missing" if job.id_field not in record else "null" if doc_id is None else repr(doc_id)[:40]
         raise FramingError(Errors.E514, path=path, line=pos, field=job.id_field, got=got)
-    doc_id = str(doc_id)
-    if doc_id in seen:
-        raise FramingError(Errors.E515, path=path, line=pos, id=doc_id, first=seen[doc_id])
-    seen[doc_id] = f"{key} {pos}"
-    return doc_id, text
+    return str(doc_id), text
+
+
+@dataclasses.dataclass
+class Chunk:
+    """Chunk ``number`` of input ``file`` (its index in ``Job.files``): how many records were read,
+    the good documents ({"pos", "id", "text"}) and the rejected records. The chunk after the last
+    one of a file that could not be read (further) carries only that file's reject, ``failure``."""
+    file: int
+    number: int
+    path: str
+    records: int = 0
+    docs: list = dataclasses.field(default_factory=list)
+    rejects: list = dataclasses.field(default_factory=list)
+    failure: dict | None = None
+
+    @property
+    def part(self) -> str:
+        return f"part-{self.file:05d}-{self.number:05d}"
+
+    def reject(self, pos: int, err: FramingError, strict: bool) -> None:
+        if strict:
+            raise err
+        self.rejects.append({"file": self.path, position_key(self.path): pos, "code": err.code, "reason": err.message})
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:
@@ -173,31 +200,83 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
         yield chunk
 
 
+def read_chunks(index: int, path: str, job: Job) -> Iterator[Chunk]:
+    """The chunks of input ``index``, every record checked; a file that cannot be read (wrong
+    schema, truncated, corrupt) ends with a failure chunk, the chunks before it stand."""
+    number = -1
+    try:
+        for number, items in enumerate(_chunks(iter_records(path, [job.text_field, job.id_field]), job.shard_size)):
+            chunk = Chunk(index, number, path, len(items))
+            for pos, record in items:
+                try:
+                    doc_id, text = check_record(record, path, pos, job)
+                    chunk.docs.append({"pos": pos, "id": doc_id, "text": text})
+                except FramingError as err:
+                    chunk.reject(pos, err, job.strict)
+            yield chunk
+    except FramingError as err:  # raised by the reader (or by --strict above): not by the consumer
+        if job.strict:
+            raise
+        yield Chunk(index, number + 1, path, failure={"file": path, "code": err.code, "reason": err.message})
+
+
+class SeenIds:
+    """Where each document id of the run was first seen, so that an id used again, in the same
+    file or a later one, is rejected (E515) with the place of its first use. Chunks must be
+    claimed in input order. The ids are kept in a private temporary SQLite file (deleted when
+    the process ends), not in memory: RAM stays within its 64 MB page cache whatever the size of
+    the archive, for about the id's length + 20 bytes of temporary disk per id and 10-20 µs per
+    record (measured with 40-character ids, up to a million). A Python dict of those ids would
+    hold ~150 bytes of RAM per id: 1.5 GB for 10 million."""
+
+    def __init__(self, files: tuple[str, ...]):
+        self.files = files
+        self.db = sqlite3.connect("", check_same_thread=False)  # "": a temporary file; one user at a time
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA cache_size=-65536;"
+                              "CREATE TABLE ids (id TEXT PRIMARY KEY, file INTEGER, pos INTEGER) WITHOUT ROWID;")
+
+    def claim(self, chunk: Chunk, strict: bool) -> None:
+        """Record the ids of ``chunk``'s documents; move those seen before to its rejects."""
+        docs = []
+        for doc in chunk.docs:
+            if self.db.execute("INSERT OR IGNORE INTO ids VALUES (?, ?, ?)", (doc["id"], chunk.file, doc["pos"])).rowcount:
+                docs.append(doc)
+                continue
+            file, pos = self.db.execute("SELECT file, pos FROM ids WHERE id = ?", (doc["id"],)).fetchone()
+            first = f"{position_key(self.files[file])} {pos} of {'this file' if file == chunk.file else self.files[file]}"
+            chunk.reject(doc["pos"], FramingError(Errors.E515, path=chunk.path, line=doc["pos"], id=doc["id"], first=first), strict)
+        chunk.docs = docs
+        self.db.commit()
+
+
 # ---------- scoring and writing ----------
 
-def score_chunk(framer, docs: list[tuple[str, str]], path: str, thresholds: dict, batch_size: int = 32):
-    """(sentences, documents) Arrow tables for a list of (id, text)."""
+def score_chunk(framer, chunk: Chunk, job: Job) -> tuple[tuple[pa.Table, pa.Table], dict]:
+    """The (sentences, documents) Arrow tables of a chunk's documents, and its shard record."""
     from framing.model.splitter import split_sentences
 
-    split = [split_sentences(text) for _, text in docs]
+    path, ids = chunk.path, [d["id"] for d in chunk.docs]
+    split = [split_sentences(d["text"]) for d in chunk.docs]
     flat = [s for sents in split for s in sents]
-    probs = framer.predict_proba([s.text for s in flat], batch_size=batch_size)
-    on = framer.decide(probs, thresholds)
-    sentences = {"file": [path] * len(flat), "document": [d for (d, _), sents in zip(docs, split) for _ in sents],
+    probs = framer.predict_proba([s.text for s in flat], batch_size=job.batch_size)
+    on = framer.decide(probs, job.thresholds)
+    sentences = {"file": [path] * len(flat), "document": [d for d, sents in zip(ids, split) for _ in sents],
                  "index": [i for sents in split for i in range(len(sents))],
                  "start": [s.start for s in flat], "end": [s.end for s in flat], "text": [s.text for s in flat]}
     sentences |= {f"p_{label}": probs[:, j] for j, label in enumerate(framer.labels)}
     sentences["labels"] = [[label for label, v in zip(framer.labels, row) if v] for row in on]
     lengths = np.array([len(s) for s in split], dtype=np.int32)
     spans = list(zip(np.cumsum(lengths) - lengths, np.cumsum(lengths)))
-    documents = {"file": [path] * len(docs), "document": [d for d, _ in docs], "sentences": lengths}
+    documents = {"file": [path] * len(ids), "document": ids, "sentences": lengths}
     for j, label in enumerate(framer.labels):
         documents[f"n_{label}"] = n = np.array([on[a:b, j].sum() for a, b in spans], dtype=np.int32)
         documents[f"share_{label}"] = n / np.maximum(lengths, 1)
         documents[f"max_{label}"] = np.array([probs[a:b, j].max(initial=0.0) for a, b in spans], dtype=np.float32)
     int32 = {"index", "start", "end", "sentences"}
     as_table = (lambda cols: pa.table({k: pa.array(v, pa.int32()) if k in int32 else v for k, v in cols.items()}))
-    return as_table(sentences), as_table(documents)
+    shard = {"part": chunk.part, "file": path, "records": chunk.records, "documents": len(ids), "sentences": len(flat),
+             "rejects": chunk.rejects}
+    return (as_table(sentences), as_table(documents)), shard
 
 
 def atomic_write(path: Path, write) -> None:
@@ -216,43 +295,16 @@ def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8"))
 
 
+def is_done(job: Job, chunk: Chunk) -> bool:
+    return (Path(job.out) / "shards" / f"{chunk.part}.json").exists()
+
+
 def write_chunk(out: Path, part: str, tables, shard: dict) -> None:
     import pyarrow.parquet as pq
 
     for folder, table in zip(("sentences", "documents"), tables):
         atomic_write(out / folder / f"{part}.parquet", lambda tmp, t=table: pq.write_table(t, str(tmp)))
     write_json(out / "shards" / f"{part}.json", shard)  # last: the chunk is done
-
-
-def score_file(index: int, path: str, framer, job: Job, progress=None) -> dict | None:
-    """Score one input file into its chunks (skipping chunks already done). Returns None, or a
-    reject for the file when it cannot be read (chunks before the problem stay written)."""
-    out, key = Path(job.out), "row" if file_format(path) == "parquet" else "line"
-    seen: dict = {}
-    records = iter_records(path, [job.text_field, job.id_field])
-    try:
-        for c, chunk in enumerate(_chunks(records, job.shard_size)):
-            part = f"part-{index:05d}-{c:05d}"
-            docs, rejects = [], []
-            for pos, record in chunk:
-                try:
-                    docs.append(check_record(record, path, pos, job, seen, key))
-                except FramingError as err:
-                    if job.strict:
-                        raise
-                    rejects.append({"file": path, key: pos, "code": err.code, "reason": err.message})
-            if (out / "shards" / f"{part}.json").exists():
-                continue
-            tables = score_chunk(framer, docs, path, job.thresholds, job.batch_size)
-            write_chunk(out, part, tables, {"part": part, "file": path, "records": len(chunk), "documents": len(docs),
-                                            "sentences": tables[0].num_rows, "rejects": rejects})
-            if progress:
-                progress(len(docs), tables[0].num_rows)
-    except FramingError as err:  # E306 (cannot write) stops the run; a bad file is a reject
-        if err.code == "E306" or job.strict:
-            raise
-        return {"file": path, "code": err.code, "reason": err.message}
-    return None
 
 
 # ---------- the run ----------
@@ -349,60 +401,27 @@ def _size(path: str) -> int:
 
 
 def run_local(job: Job) -> list[dict]:
+    """Every chunk of every file in turn, in this process; returns the unreadable files' rejects."""
     from tqdm import tqdm
 
     from framing.model.framer import Framer
 
     framer = Framer.load(job.model, device=job.device)
+    ids, failures = SeenIds(job.files), []
     started, sentences = time.perf_counter(), 0
     with tqdm(desc="batch", unit="doc", file=sys.stderr, mininterval=1.0) as bar:
-        def progress(docs: int, sents: int) -> None:
-            nonlocal sentences
-            sentences += sents
-            bar.update(docs)
-            bar.set_postfix(sent_per_s=f"{sentences / (time.perf_counter() - started):.1f}", refresh=False)
-
-        return [f for i, path in enumerate(job.files) if (f := score_file(i, path, framer, job, progress))]
-
-
-class FileScorer:
-    """A Ray actor: loads the model once, then scores whole files."""
-
-    def __init__(self, job: Job, threads: int):
-        import torch
-
-        from framing.model.framer import Framer
-
-        torch.set_num_threads(threads)
-        self.job, self.framer = job, Framer.load(job.model, device=job.device)
-
-    def __call__(self, batch: dict) -> dict:
-        failures = [score_file(int(i), str(p), self.framer, self.job) for i, p in zip(batch["index"], batch["path"])]
-        return {"index": batch["index"], "failure": [json.dumps(f) for f in failures]}
-
-
-def run_ray(job: Job, num_workers: int) -> list[dict]:
-    """The same job on Ray Data: one row per input file, ``map_batches`` over an actor pool of
-    ``num_workers`` (default: one per CPU), a GPU each on a cluster that has them. Connects to
-    RAY_ADDRESS when set, else starts (or reuses) a local Ray."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(log_to_driver=False)
-    resources = ray.cluster_resources()
-    workers = num_workers or max(1, int(resources.get("CPU", 1)))
-    cpus = max(1, int(resources.get("CPU", 1)) // workers)
-    gpus = 1 if job.device != "cpu" and resources.get("GPU", 0) >= workers else 0
-    ds = ray.data.from_items([{"index": i, "path": p} for i, p in enumerate(job.files)], override_num_blocks=max(1, len(job.files)))
-    try:
-        rows = ds.map_batches(FileScorer, fn_constructor_args=(job, cpus), batch_size=1, num_cpus=cpus, num_gpus=gpus,
-                              compute=ray.data.ActorPoolStrategy(size=workers)).take_all()
-    except Exception as err:  # a worker's FramingError (cannot write, --strict) arrives wrapped
-        cause = err
-        while cause is not None and not isinstance(cause, FramingError):
-            cause = cause.__cause__ or getattr(cause, "cause", None)
-        raise (cause or err) from None
-    return [f for row in sorted(rows, key=lambda r: r["index"]) if (f := json.loads(row["failure"]))]
+        for index, path in enumerate(job.files):
+            for chunk in read_chunks(index, path, job):
+                ids.claim(chunk, job.strict)
+                if chunk.failure:
+                    failures.append(chunk.failure)
+                elif not is_done(job, chunk):
+                    tables, shard = score_chunk(framer, chunk, job)
+                    write_chunk(Path(job.out), chunk.part, tables, shard)
+                    sentences += shard["sentences"]
+                    bar.update(shard["documents"])
+                    bar.set_postfix(sent_per_s=f"{sentences / (time.perf_counter() - started):.1f}", refresh=False)
+    return failures
 
 
 def run_batch(job: Job, engine: str = "local", num_workers: int = 0, overwrite: bool = False) -> dict:
@@ -414,5 +433,10 @@ def run_batch(job: Job, engine: str = "local", num_workers: int = 0, overwrite: 
     settings = job.settings(model_sha256(Path(job.model)))
     prepare_output(Path(job.out), settings, overwrite)
     started = time.perf_counter()
-    failures = run_ray(job, num_workers) if engine == "ray" else run_local(job)
+    if engine == "ray":
+        from framing.batch_ray import run_ray
+
+        failures = run_ray(job, num_workers)
+    else:
+        failures = run_local(job)
     return finish(job, failures, settings, engine, time.perf_counter() - started)

@@ -70,7 +70,8 @@ class Errors:
     E513 = "{path}: has no column '{field}' (columns: {columns}). Name the right one with --text-field / --id-field."
     E514 = ("{path}:{line}: record has no usable '{field}' id (it is {got}). Give each record a unique string or "
             "integer id, or name the id field with --id-field.")
-    E515 = "{path}:{line}: id {id!r} was already used in this file ({first}). Give each document a unique id."
+    E515 = ("{path}:{line}: id {id!r} was already used, first at {first}. Ids must be unique across all inputs of a "
+            "run: give each document a unique id, or score these files in separate runs.")
     E516 = "{path}: cannot read this file ({problem}). Check that it is complete and in its format; the other inputs were scored."
     E517 = ("{path}: output folder exists and is not a `framing batch` output (no run.json). Choose another --output, "
             "or remove it yourself.")

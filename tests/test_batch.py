@@ -48,6 +48,19 @@ def archive(tmp_path) -> Path:
     return d
 
 
+@pytest.fixture
+def repeated_ids(tmp_path) -> list[Path]:
+    """Ids used again in later files of every format, and once within a file."""
+    d = tmp_path / "repeats"
+    d.mkdir()
+    x = jsonl(d / "x.jsonl", [{"id": "n1", "text": KO}, {"id": 7, "text": KO}])
+    with (d / "y.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["id", "text"], ["7", KO], ["y2", KO]])  # "7": the integer 7 of x.jsonl
+    pq.write_table(pa.table({"id": ["y2", "z2", "n1"], "text": [KO] * 3}), d / "z.parquet")
+    w = jsonl(d / "w.jsonl", [{"id": "z2", "text": KO}, {"id": "w2", "text": KO}, {"id": "w2", "text": KO}])
+    return [x, d / "y.csv", d / "z.parquet", w]
+
+
 def job(inputs, out, model, **kw) -> Job:
     return Job(tuple(expand_batch_inputs([str(i) for i in inputs])), str(out), str(model), {}, **kw)
 
@@ -115,6 +128,22 @@ def test_bad_inputs_and_output_folders_are_refused(trained_tiny, archive, tmp_pa
     assert all("terrorism" in r["labels"] for r in pq.read_table(out / "sentences").to_pylist())
     with pytest.raises(FramingError, match="E006.*a.jsonl:2"):  # --strict: the first bad record stops the run
         run_batch(job([archive / "a.jsonl"], tmp_path / "strict", trained_tiny, strict=True))
+
+
+def test_ids_repeated_across_files_are_rejected_naming_the_first_use(trained_tiny, repeated_ids, tmp_path):
+    x, y, z, _ = (str(p) for p in repeated_ids)
+    counts = run_batch(job(repeated_ids, tmp_path / "out", trained_tiny, shard_size=1))["counts"]
+    assert counts["records_read"] == 10 and counts["documents_scored"] == 5 and counts["records_rejected"] == 5
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["file"].split("/")[-1], r.get("line", r.get("row")), r["code"]) for r in rejects] == [
+        ("y.csv", 2, "E515"), ("z.parquet", 0, "E515"), ("z.parquet", 2, "E515"), ("w.jsonl", 1, "E515"), ("w.jsonl", 3, "E515")]
+    assert [r["reason"].split(", first at ")[1].split(". Ids")[0] for r in rejects] == [
+        f"line 2 of {x}", f"line 3 of {y}", f"line 1 of {x}", f"row 1 of {z}", "line 2 of this file"]
+    assert "unique across all inputs" in rejects[0]["reason"]
+    docs = [(r["file"].split("/")[-1], r["document"]) for r in pq.read_table(tmp_path / "out" / "documents").to_pylist()]
+    assert docs == [("x.jsonl", "n1"), ("x.jsonl", "7"), ("y.csv", "y2"), ("z.parquet", "z2"), ("w.jsonl", "w2")]
+    with pytest.raises(FramingError, match="E515.*y.csv:2.*first at line 2 of"):  # --strict stops at the first
+        run_batch(job(repeated_ids, tmp_path / "strict", trained_tiny, strict=True))
 
 
 def test_full_disk_leaves_nothing_half_written_and_resumes(trained_tiny, archive, tmp_path, monkeypatch):
@@ -216,12 +245,8 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_engine_writes_what_the_local_engine_writes(trained_tiny, archive, tmp_path, local_ray):
-    inputs = [archive / "a.jsonl", archive / "b.csv", archive / "c.parquet", archive / "e.parquet", archive / "g.jsonl.gz"]
-    local = snapshot_of_fresh_run(inputs, tmp_path / "local", trained_tiny, shard_size=2)
-    manifest = run_batch(job(inputs, tmp_path / "ray", trained_tiny, shard_size=2), engine="ray", num_workers=2)
-    assert manifest["engine"] == "ray" and "ray" in manifest["versions"]
-    rayed = snapshot(tmp_path / "ray")
+def assert_same_output(local: dict, rayed: dict) -> None:
+    """The same rejects, counts and rows; probabilities within 1e-4."""
     assert rayed["rejects"] == local["rejects"] and rayed["counts"] == local["counts"] and rayed["parts"].keys() == local["parts"].keys()
     for part, rows in local["parts"].items():
         assert len(rayed["parts"][part]) == len(rows)
@@ -229,3 +254,32 @@ def test_ray_engine_writes_what_the_local_engine_writes(trained_tiny, archive, t
             close = {k for k in mine if k.startswith(("p_", "max_", "share_"))}
             assert {k: v for k, v in mine.items() if k not in close} == {k: v for k, v in theirs.items() if k not in close}
             assert all(abs(mine[k] - theirs[k]) <= 1e-4 for k in close), part
+
+
+def test_ray_engine_writes_what_the_local_engine_writes(trained_tiny, archive, tmp_path, local_ray):
+    inputs = [archive / "a.jsonl", archive / "b.csv", archive / "c.parquet", archive / "e.parquet", archive / "g.jsonl.gz"]
+    local = snapshot_of_fresh_run(inputs, tmp_path / "local", trained_tiny, shard_size=2)
+    manifest = run_batch(job(inputs, tmp_path / "ray", trained_tiny, shard_size=2), engine="ray", num_workers=2)
+    assert manifest["engine"] == "ray" and "ray" in manifest["versions"]
+    assert_same_output(local, snapshot(tmp_path / "ray"))
+
+
+def test_ray_engine_rejects_repeated_ids_as_the_local_engine_does(trained_tiny, repeated_ids, tmp_path, local_ray):
+    """Files are read in parallel, yet the first use of an id is the first in input order."""
+    local = snapshot_of_fresh_run(repeated_ids, tmp_path / "local", trained_tiny, shard_size=1)
+    run_batch(job(repeated_ids, tmp_path / "ray", trained_tiny, shard_size=1), engine="ray", num_workers=2)
+    assert_same_output(local, snapshot(tmp_path / "ray"))
+
+
+def test_ray_engine_resumes_a_run_without_rescoring(trained_tiny, archive, tmp_path, local_ray):
+    inputs, out = [archive / "a.jsonl", archive / "b.csv", archive / "c.parquet"], tmp_path / "out"
+    expected = snapshot_of_fresh_run(inputs, out, trained_tiny, shard_size=2)
+    shards = sorted((out / "shards").glob("*.json"))
+    for lost in shards[1::2]:  # as if killed: every other chunk not done, one of them with a part already written
+        lost.unlink()
+    (out / "sentences" / shards[1].with_suffix(".parquet").name).unlink()
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "shards").glob("*.json")}
+    run_batch(job(inputs, out, trained_tiny, shard_size=2), engine="ray", num_workers=2)
+    assert all((out / "shards" / name).stat().st_mtime_ns == t for name, t in done.items())
+    assert len(list((out / "shards").glob("*.json"))) == len(shards)
+    assert_same_output(expected, snapshot(out))

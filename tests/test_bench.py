@@ -60,3 +60,12 @@ def test_serve_markdown_shows_the_costs_behind_the_load_runs():
     assert "| 16 | 320 | 0 | 0.3 | 0.4 | 3.0 | 126.0 | 63.5 | 310.0 | 900.0 | 1.5 |" in md
     assert "Throughput with 16 clients: 1.5x one client's" in md
     assert "splitting the article 60.0 ms; one model call of 42 sentences 280.0 ms (150.0/s); 64 sentences 400.0 ms (160.0/s)" in md
+
+
+def test_batch_bench_workers_score_the_same_text(trained_tiny, tmp_path):
+    """`framing score` and `framing batch` as the bench runs them: the same documents and sentences."""
+    from framing.eval.bench import build_archive, worker_batch
+
+    folder = build_archive(tmp_path / "a", 32)  # 4 per file: no file empty
+    runs = [worker_batch(str(trained_tiny), str(folder), engine, str(tmp_path / engine)) for engine in ("score", "local")]
+    assert [(r["documents"], r["sentences"]) for r in runs] == [(32, runs[0]["sentences"])] * 2 and runs[0]["sentences"] >= 32
